@@ -1,0 +1,41 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both set themselves up and are idempotent.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# A local directory of wheels (e.g. a CPU build of torch) is passed to uv, which ignores pip's config.
+WHEELS_DIR ?= $(shell pip config get global.find-links 2>/dev/null || true)
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+ifneq ($(strip $(WHEELS_DIR)),)
+export UV_FIND_LINKS := $(WHEELS_DIR)
+endif
+VENV := .venv
+STAMP := $(VENV)/.synced
+
+.PHONY: setup demo test lint typecheck unit clean
+
+$(UV):
+	$(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-groups
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/aichor run examples/jobset
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+unit: setup
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint unit
+
+clean:
+	rm -rf $(VENV) .cache

@@ -1,0 +1,5 @@
+"""`python -m aichor` runs the command-line interface."""
+
+from aichor.cli import main
+
+main()

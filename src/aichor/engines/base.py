@@ -1,0 +1,75 @@
+"""The Engine interface: where replicas run. Six methods, idempotent on the workload name.
+
+The local engine (real processes) implements it now; Docker and Kubernetes engines later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What to build: a repository checkout and the manifest's builder block, resolved."""
+
+    repo_dir: Path
+    context_dir: Path
+    dockerfile: Path
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """What `build` produced. Local engine: a Python environment plus a laid-out file tree."""
+
+    ref: str
+    """Content hash (local) or image reference (docker, kubernetes)."""
+    root: Path | None = None
+    """Local engine: the image's file tree (WORKDIR, COPY, ADD replayed) and environment."""
+    workdir: str = "/"
+    env: Mapping[str, str] = field(default_factory=dict)
+    """ENV instructions of the Dockerfile, applied beneath the platform variables."""
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class RunPolicy:
+    """Lifecycle rules from the manifest spec, independent of the operator."""
+
+    backoff_limit: int = 0
+    deadline_seconds: float | None = None
+    shutdown_command: Sequence[str] | None = None
+    grace_period_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One experiment's gang, as submitted to an engine."""
+
+    plan: ReplicaPlan
+    image: ImageRef
+    policy: RunPolicy = field(default_factory=RunPolicy)
+
+    @property
+    def name(self) -> str:
+        return self.plan.workload_name
+
+
+class Engine(Protocol):
+    """Where experiments run. `submit` and `cancel` are idempotent on the workload name."""
+
+    def build(self, request: BuildRequest, on_log: Callable[[str], None]) -> ImageRef: ...
+
+    def submit(self, workload: Workload) -> None: ...
+
+    def observe(self, name: str) -> list[ReplicaState]: ...
+
+    def logs(self, name: str, replica: str | None = None, after: int = 0) -> list[LogLine]: ...
+
+    def cancel(self, name: str) -> None: ...

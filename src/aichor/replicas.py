@@ -1,0 +1,123 @@
+"""The replica vocabulary shared by operators (who plan replicas) and engines (who run them).
+
+Plain frozen dataclasses, no I/O. An operator turns a manifest into a `ReplicaPlan`; an engine
+runs the plan and reports `ReplicaState`s and `LogLine`s. Neither imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from aichor.lifecycle import ReplicaStatus
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one replica asks for. Memory is `cpus × ramRatio` GiB, as the manifest defines it."""
+
+    cpus: float = 1.0
+    memory_gib: float = 2.0
+    shm_gib: float | None = None
+    gpus: int = 0
+    gpu_product: str | None = None
+    gpu_type: str | None = None
+    machine_name: str | None = None
+    rdma_devices: int = 0
+
+
+class ReplicaKind(StrEnum):
+    """How an engine starts a replica."""
+
+    TASK = "task"
+    """Runs the experiment command to completion (pytorch, jax, xgboost, jobset pods)."""
+    RAY_HEAD = "ray-head"
+    """A Ray head node; lives until the experiment ends."""
+    RAY_WORKER = "ray-worker"
+    """A Ray worker node joining the head; lives until the experiment ends."""
+    RAY_DRIVER = "ray-driver"
+    """Runs the experiment command once every Ray node of the plan has joined the cluster."""
+
+
+@dataclass(frozen=True)
+class RayNode:
+    """How to start one Ray node (`ray start`), as KubeRay's generated start command would."""
+
+    gcs_host: str
+    gcs_port: int
+    dashboard_port: int
+    num_cpus: float
+    num_gpus: int
+    memory_bytes: int
+    custom_resources: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class ReplicaSpec:
+    """One replica (pod) as the real Kubernetes operator would create it."""
+
+    name: str
+    """Hostname as the operator names it, e.g. `experiment-3e21cd11-06c0-worker-0`."""
+    replica_type: str
+    """`Master`, `Worker`, `head`, a Ray pool name or a jobset type key."""
+    index: int
+    kind: ReplicaKind
+    command: str
+    """Shell command run as the container's command; empty for Ray nodes."""
+    env: Mapping[str, str]
+    resources: Resources
+    job: str
+    """The Kubernetes Job this pod belongs to (jobset: `<name>-<type>-<jobIndex>`); else `name`."""
+    ray: RayNode | None = None
+
+
+class SuccessRule(StrEnum):
+    """When the experiment as a whole has succeeded."""
+
+    MASTER = "master"
+    """The `Master` replica succeeded (pytorch with a Master, xgboost); workers are not awaited."""
+    ALL = "all"
+    """Every TASK replica succeeded (jax, jobset, pytorch without a Master)."""
+    DRIVER = "driver"
+    """The RAY_DRIVER replica exited 0 (kuberay)."""
+
+
+@dataclass(frozen=True)
+class ReplicaPlan:
+    """Everything an engine needs to lay out the gang; engine-neutral."""
+
+    workload_name: str
+    replicas: tuple[ReplicaSpec, ...]
+    success: SuccessRule
+    parallelism: Mapping[str, int] = field(default_factory=dict)
+    """Per `ReplicaSpec.job`: at most this many of its replicas run at once (jobset)."""
+
+    def total_resources(self) -> Resources:
+        """Sum of CPUs, memory and GPUs over replicas that hold resources at the same time."""
+        cpus = sum(r.resources.cpus for r in self.replicas if r.kind != ReplicaKind.RAY_DRIVER)
+        mem = sum(r.resources.memory_gib for r in self.replicas if r.kind != ReplicaKind.RAY_DRIVER)
+        gpus = sum(r.resources.gpus for r in self.replicas if r.kind != ReplicaKind.RAY_DRIVER)
+        return Resources(cpus=cpus, memory_gib=mem, gpus=gpus)
+
+
+@dataclass(frozen=True)
+class ReplicaState:
+    """What an engine reports about one replica."""
+
+    name: str
+    status: ReplicaStatus
+    exit_code: int | None = None
+    restarts: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of output, stamped in UTC when the engine read it."""
+
+    timestamp: datetime
+    source: str
+    """A replica name, or `build` / `aichor` for lines about the run itself."""
+    text: str
