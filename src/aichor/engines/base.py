@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from aichor.lifecycle import ExperimentStatus
 from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
 
 
@@ -35,6 +36,8 @@ class ImageRef:
     workdir: str = "/"
     env: Mapping[str, str] = field(default_factory=dict)
     """ENV instructions of the Dockerfile, applied beneath the platform variables."""
+    python_env: Path | None = None
+    """Local engine: the virtual environment the image's Python packages were installed into."""
     cached: bool = False
 
 
@@ -59,6 +62,17 @@ class Workload:
     @property
     def name(self) -> str:
         return self.plan.workload_name
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a workload ended, as the experiment's status and exit code."""
+
+    status: ExperimentStatus
+    exit_code: int
+    reason: str = ""
+    failed_replica: str | None = None
+    """The replica that failed first, when one did."""
 
 
 class Engine(Protocol):
