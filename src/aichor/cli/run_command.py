@@ -1,4 +1,4 @@
-"""`aichor run`: run a local directory's experiment on the local engine. Placeholder."""
+"""`aichor run [DIR] [--manifest PATH]`: run a local repository's experiment on this machine."""
 
 from __future__ import annotations
 
@@ -6,12 +6,36 @@ from pathlib import Path
 
 import typer
 
+from aichor.cli.run_view import RunView
+from aichor.lifecycle import ExperimentStatus
+from aichor.runner import LocalRun, run_local
+from aichor.settings import Settings
+
+_CANCELLED_EXIT = 130
+
 
 def run(
-    directory: Path = typer.Argument(Path("."), help="Repository to run."),
+    directory: Path = typer.Argument(Path("."), help="Repository holding aichor_manifests/."),
     manifest: Path = typer.Option(
-        Path("aichor_manifests/manifest.yaml"), "--manifest", "-m", help="Manifest path."
+        Path("aichor_manifests/manifest.yaml"),
+        "--manifest",
+        "-m",
+        help="Manifest to run, relative to DIRECTORY.",
+    ),
+    message: str | None = typer.Option(
+        None, "--message", help="Experiment message (default: the last commit's subject)."
     ),
 ) -> None:
-    """Run the experiment of DIRECTORY on this machine."""
-    raise NotImplementedError
+    """Build and run the experiment of DIRECTORY on this machine; exit with its exit code."""
+    with RunView() as view:
+        outcome = run_local(
+            LocalRun(repo_dir=directory, manifest_path=manifest, message=message),
+            Settings.from_env(),
+            view,
+        )
+    if outcome.status == ExperimentStatus.SUCCEEDED:
+        return
+    typer.echo(f"aichor: experiment {outcome.status.value}: {outcome.reason}", err=True)
+    if outcome.status == ExperimentStatus.CANCELLED:
+        raise typer.Exit(_CANCELLED_EXIT)
+    raise typer.Exit(outcome.exit_code or 1)
