@@ -1,0 +1,1 @@
+print("BENCH first line", flush=True)
