@@ -6,7 +6,7 @@
 2. A two-node kuberay workload: `aichor run` against the by-hand sequence
    `ray start --head`, `ray start --address`, `ray job submit`, `ray stop`.
 
-Usage: .venv/bin/python bench/startup.py [--repeat N] [--write-docs]
+Usage: .venv/bin/python -m bench.startup [--repeat N] [--write-docs]
 """
 
 from __future__ import annotations
