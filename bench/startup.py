@@ -71,7 +71,7 @@ def bench_jobset(env: dict[str, str], repeat: int) -> dict[str, object]:
             ]
         ),
     }
-    mlflow = shutil.which("mlflow")
+    mlflow = mlflow_command()
     if mlflow:
         with tempfile.TemporaryDirectory() as tmp:
             project = Path(tmp)
@@ -79,32 +79,38 @@ def bench_jobset(env: dict[str, str], repeat: int) -> dict[str, object]:
             (project / "MLproject").write_text(
                 "name: bench\nentry_points:\n  main:\n    command: python -u main.py\n"
             )
+            mlflow_env = dict(
+                env,
+                MLFLOW_ALLOW_FILE_STORE="true",
+                MLFLOW_TRACKING_URI=(project / "mlruns").as_uri(),
+            )
             argv = [mlflow, "run", "--env-manager", "local", str(project)]
-            results["mlflow run"] = median_of([timed(argv, env=env) for _ in range(repeat)])
+            results["mlflow run"] = median_of([timed(argv, env=mlflow_env) for _ in range(repeat)])
     else:
         results["mlflow run"] = "not installed"
     return results
 
 
-def ray_env() -> Path:
-    """A virtualenv with the same Ray as the workload, made with uv (cached between runs)."""
-    venv = ROOT / ".cache" / "bench" / f"ray-{RAY_VERSION}"
-    if not (venv / "bin" / "ray").exists():
+def peer_env(name: str, requirement: str, executable: str) -> Path:
+    """A virtualenv holding a peer tool (Ray, mlflow), made with uv and kept between runs."""
+    venv = ROOT / ".cache" / "bench" / name
+    if not (venv / "bin" / executable).exists():
         uv = str(Path(sys.executable).parent / "uv")
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-        subprocess.run(
-            [
-                uv,
-                "pip",
-                "install",
-                "-q",
-                "--python",
-                str(venv / "bin" / "python"),
-                f"ray[default]=={RAY_VERSION}",
-            ],
-            check=True,
-        )
+        python = str(venv / "bin" / "python")
+        subprocess.run([uv, "pip", "install", "-q", "--python", python, requirement], check=True)
     return venv
+
+
+def mlflow_command() -> str | None:
+    """`mlflow` from PATH, else a bench-local mlflow-skinny; None when it cannot be installed."""
+    found = shutil.which("mlflow")
+    if found:
+        return found
+    try:
+        return str(peer_env("mlflow", "mlflow-skinny", "mlflow") / "bin" / "mlflow")
+    except subprocess.CalledProcessError:
+        return None
 
 
 def by_hand_ray(venv: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -167,7 +173,7 @@ def bench_kuberay(env: dict[str, str], repeat: int) -> dict[str, object]:
     workload = WORKLOADS / "kuberay-two"
     aichor = [str(AICHOR), "run", str(workload)]
     timed(aichor, env=env)  # warm the environment cache
-    venv = ray_env()
+    venv = peer_env(f"ray-{RAY_VERSION}", f"ray[default]=={RAY_VERSION}", "ray")
     return {
         "aichor run": median_of([timed(aichor, env=env) for _ in range(repeat)]),
         "by hand": median_of([by_hand_ray(venv, env) for _ in range(repeat)]),
