@@ -25,4 +25,6 @@ def get(name: str) -> Operator:
         return OPERATORS[name]
     except KeyError:
         known = ", ".join(sorted(OPERATORS))
-        raise InvalidInput(f"unknown operator {name!r}; known: {known}", field="spec.operator") from None
+        raise InvalidInput(
+            f"unknown operator {name!r}; known: {known}", field="spec.operator"
+        ) from None

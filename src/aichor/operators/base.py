@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from aichor.manifest.schema import Builder, Spec
+from aichor.errors import InvalidInput
+from aichor.manifest.schema import Builder, Spec, SpecBase
 from aichor.replicas import ReplicaPlan
+
+SpecT = TypeVar("SpecT", bound=SpecBase)
 
 
 class Addressing(Protocol):
@@ -56,6 +59,16 @@ def short_name(experiment_id: str) -> str:
     """`experiment-<first 8 hex>-<next 4 hex>` of an experiment UUID."""
     hexes = experiment_id.replace("-", "")
     return f"experiment-{hexes[:8]}-{hexes[8:12]}"
+
+
+def expect_spec(spec: Spec, kind: type[SpecT]) -> SpecT:
+    """Narrow the manifest's spec union to the one an operator module handles."""
+    if not isinstance(spec, kind):
+        raise InvalidInput(
+            f"spec.operator {spec.operator!r} handed to the {kind.__name__} operator",
+            field="spec.operator",
+        )
+    return spec
 
 
 class Operator(Protocol):

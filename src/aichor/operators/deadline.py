@@ -1,0 +1,14 @@
+"""The experiment's wall-clock limit as the custom resources express it.
+
+Kubeflow's `runPolicy.activeDeadlineSeconds`, RayJob's `activeDeadlineSeconds` and each JobSet
+child Job's `activeDeadlineSeconds` all take the same number, computed here once.
+"""
+
+from __future__ import annotations
+
+from aichor.manifest.schema import SpecBase
+
+
+def deadline_seconds(spec: SpecBase) -> int | None:
+    """Seconds the experiment may run, or None for no limit."""
+    return spec.active_deadline_seconds
