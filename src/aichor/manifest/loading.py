@@ -1,26 +1,53 @@
-"""YAML text → `Manifest`. Placeholder: the manifest work item replaces this module."""
+"""YAML text → `Manifest`, or `ManifestInvalid` listing every problem with its file and line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from pydantic import ValidationError
 
-from aichor.errors import InvalidInput, NotFound
+from aichor.manifest.error_messages import describe_errors
+from aichor.manifest.issues import ManifestInvalid, ManifestIssue
 from aichor.manifest.schema import Manifest
+from aichor.manifest.yaml_source import parse_yaml
 
 
 def load_manifest(text: str, *, source: str = "manifest.yaml") -> Manifest:
-    """Parse and validate manifest text; raise InvalidInput naming the file, line and field."""
+    """Parse and validate manifest text; raise `ManifestInvalid` naming file, line and field."""
+    document = parse_yaml(text, source)
+    if not isinstance(document.data, dict):
+        kind = type(document.data).__name__
+        line = document.root.start_mark.line + 1
+        issue = ManifestIssue(
+            path="", line=line, message=f"top level must be a mapping, not {kind}"
+        )
+        raise ManifestInvalid(source, [issue])
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source}: not valid YAML: {exc}") from None
-    return Manifest.model_validate(data)
+        # by_name=False: only the manifest's own spelling (`ramRatio`) is accepted from YAML.
+        return Manifest.model_validate(document.data, by_alias=True, by_name=False)
+    except ValidationError as exc:
+        raise ManifestInvalid(source, describe_errors(exc, document.root)) from None
 
 
 def load_manifest_file(path: Path) -> Manifest:
-    """Read and validate a manifest file."""
-    if not path.is_file():
-        raise NotFound(f"{path}: manifest not found")
-    return load_manifest(path.read_text(encoding="utf-8"), source=str(path))
+    """Read and validate a manifest file (UTF-8); every failure is `ManifestInvalid`."""
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _unreadable(source, "file not found") from None
+    except IsADirectoryError:
+        raise _unreadable(source, "is a directory, not a manifest file") from None
+    except OSError as exc:
+        raise _unreadable(source, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        issue = ManifestIssue(path="", line=line, message=f"not UTF-8 text (byte {exc.start})")
+        raise ManifestInvalid(source, [issue]) from None
+    return load_manifest(text, source=source)
+
+
+def _unreadable(source: str, message: str) -> ManifestInvalid:
+    return ManifestInvalid(source, [ManifestIssue(path="", line=None, message=message)])
