@@ -64,14 +64,15 @@ def case_insensitive_keys_schema(schema: dict[str, Any]) -> None:
     """JSON-schema counterpart of `canonical_keys`: properties match whatever the case.
 
     JSON Schema regexes (ECMA-262) have no inline case flag, hence `[Mm][Aa]…`. A required key
-    cannot be matched case-insensitively, so `required` becomes `minProperties`; the loader
-    still reports the missing key precisely.
+    becomes "some property name matches the pattern": `not: {propertyNames: {not: pattern}}`.
     """
     properties = schema.pop("properties", {})
     required = schema.pop("required", [])
-    schema["patternProperties"] = {
-        "^" + "".join(f"[{c.upper()}{c.lower()}]" for c in name) + "$": sub
-        for name, sub in properties.items()
+    patterns = {
+        name: "^" + "".join(f"[{c.upper()}{c.lower()}]" for c in name) + "$" for name in properties
     }
+    schema["patternProperties"] = {patterns[name]: sub for name, sub in properties.items()}
     if required:
-        schema["minProperties"] = len(required)
+        schema["allOf"] = [
+            {"not": {"propertyNames": {"not": {"pattern": patterns[name]}}}} for name in required
+        ]
