@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,8 @@ def schema_for(api_version: str, kind: str) -> dict[str, Any]:
     group = crd["spec"]["group"]
     for version in crd["spec"]["versions"]:
         if f"{group}/{version['name']}" == api_version:
-            return _closed(version["schema"]["openAPIV3Schema"])
+            schema: dict[str, Any] = _closed(version["schema"]["openAPIV3Schema"])
+            return schema
     raise KeyError(f"{path.name} serves no {api_version}")
 
 
