@@ -113,3 +113,15 @@ def test_registry_lists_the_five_operators() -> None:
 def test_an_operator_rejects_another_operators_spec() -> None:
     with pytest.raises(InvalidInput, match="JaxSpec"):
         expect_spec(spec("pytorch", MAX_TYPES), JaxSpec)
+
+
+def test_timeout_wins_over_active_deadline_in_every_resource() -> None:
+    fields = {"activeDeadlineSeconds": 60, "timeout": "1h 30m"}
+    pt = pytorch.render_resource(spec("pytorch", MAX_TYPES, **fields), context())
+    assert pt["spec"]["runPolicy"]["activeDeadlineSeconds"] == 5400
+    ray = operators.kuberay.render_resource(
+        spec("kuberay", {"Head": {}, "Workers": [{"name": "w"}]}, **fields), context()
+    )
+    assert ray["spec"]["activeDeadlineSeconds"] == 5400
+    js = operators.jobset.render_resource(spec("jobset", {"w": {}}, **fields), context())
+    assert js["spec"]["replicatedJobs"][0]["template"]["spec"]["activeDeadlineSeconds"] == 5400
