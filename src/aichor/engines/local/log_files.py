@@ -1,0 +1,114 @@
+"""Per-experiment log files: one file per source plus an interleaved stream, readable by offset.
+
+Every line is stamped in UTC when it is read from the replica's pipe and written straight to
+the OS (unbuffered files), so a replica or aichor killed mid-stream keeps every line already
+produced. Line format, in both the per-source files and `all.log`:
+`<ISO-8601 UTC timestamp>\\t<source>\\t<text>`.
+
+Readers address lines by count (`after` = lines already read from that stream); an in-memory
+index of byte offsets makes each read a seek, not a rescan.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from array import array
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from aichor.replicas import LogLine
+
+ALL = "all"
+"""Name of the interleaved stream (every source, in arrival order)."""
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class LogStore:
+    """The log folder of one experiment; safe to write from many reader threads."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._files: dict[str, BinaryIO] = {}
+        self._offsets: dict[str, array[int]] = {}
+        self._ends: dict[str, int] = {}
+        self._closed = False
+        for path in sorted(folder.glob("*.log")):
+            self._index_existing(path)
+
+    def write(self, source: str, text: str, when: datetime | None = None) -> None:
+        """Append one line from `source` (a replica name or `aichor`)."""
+        stamp = (when or datetime.now(UTC)).isoformat()
+        clean = text.replace("\n", " ")
+        record = f"{stamp}\t{source}\t{clean}\n".encode(errors="replace")
+        with self._lock:
+            if self._closed:
+                return
+            for stream in (_file_stem(source), ALL):
+                self._append(stream, record)
+
+    def read(self, source: str | None = None, after: int = 0) -> list[LogLine]:
+        """Lines of `source` (or of every source, interleaved) after the first `after`."""
+        stream = ALL if source is None else _file_stem(source)
+        with self._lock:
+            offsets = self._offsets.get(stream)
+            if offsets is None or after >= len(offsets):
+                return []
+            start, end = offsets[max(after, 0)], self._ends[stream]
+        with (self.folder / f"{stream}.log").open("rb") as handle:
+            handle.seek(start)
+            data = handle.read(end - start)
+        return [_parse(raw) for raw in data.decode(errors="replace").splitlines()]
+
+    def count(self, source: str | None = None) -> int:
+        stream = ALL if source is None else _file_stem(source)
+        with self._lock:
+            return len(self._offsets.get(stream, ()))
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for handle in self._files.values():
+                handle.close()
+            self._files.clear()
+
+    def _append(self, stream: str, record: bytes) -> None:
+        handle = self._files.get(stream)
+        if handle is None:
+            # buffering=0: every write is a syscall, so nothing sits in a Python buffer on a crash.
+            handle = (self.folder / f"{stream}.log").open("ab", buffering=0)
+            self._files[stream] = handle
+            self._offsets.setdefault(stream, array("q"))
+            self._ends.setdefault(stream, handle.seek(0, 2))
+        self._offsets[stream].append(self._ends[stream])
+        handle.write(record)
+        self._ends[stream] += len(record)
+
+    def _index_existing(self, path: Path) -> None:
+        """Rebuild the offset index of a file written by an earlier process."""
+        offsets: array[int] = array("q")
+        position = 0
+        with path.open("rb") as handle:
+            for raw in handle:
+                if raw.endswith(b"\n"):
+                    offsets.append(position)
+                position += len(raw)
+        self._offsets[path.stem] = offsets
+        self._ends[path.stem] = position
+
+
+def _file_stem(source: str) -> str:
+    stem = _UNSAFE.sub("_", source)
+    return f"{stem}_" if stem == ALL else stem
+
+
+def _parse(raw: str) -> LogLine:
+    stamp, source, text = [*raw.split("\t", 2), "", ""][:3]
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        when = datetime.now(UTC)
+    return LogLine(timestamp=when, source=source, text=text)

@@ -1,0 +1,62 @@
+"""The per-operator success rules: when a gang has succeeded or failed, from replica statuses.
+
+Pure: reads the replica records the gang keeps and returns how the attempt ends, or None
+while it goes on. The first failure ends the attempt (the gang stops the rest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from aichor.lifecycle import ExperimentStatus, ReplicaStatus
+from aichor.replicas import ReplicaKind, ReplicaPlan, ReplicaSpec, SuccessRule
+
+MASTER_TYPE = "Master"
+
+
+@dataclass(frozen=True)
+class GangEnd:
+    """How one attempt of the gang ended."""
+
+    status: ExperimentStatus
+    exit_code: int
+    reason: str
+    failed_replica: str | None = None
+
+
+class _Record(Protocol):
+    @property
+    def spec(self) -> ReplicaSpec: ...
+    @property
+    def status(self) -> ReplicaStatus: ...
+    @property
+    def exit_code(self) -> int | None: ...
+
+
+def decide(
+    plan: ReplicaPlan, records: Mapping[str, _Record], *, failed: str | None
+) -> GangEnd | None:
+    """The end of the attempt after a replica exited (`failed` names it when it failed)."""
+    if failed is not None:
+        code = records[failed].exit_code or 1
+        kind = records[failed].spec.kind
+        what = "Ray node" if kind in (ReplicaKind.RAY_HEAD, ReplicaKind.RAY_WORKER) else "replica"
+        reason = f"{what} {failed} failed with exit code {code}"
+        return GangEnd(ExperimentStatus.FAILED, code, reason, failed_replica=failed)
+    if _succeeded(plan, records):
+        return GangEnd(ExperimentStatus.SUCCEEDED, 0, "succeeded")
+    return None
+
+
+def _succeeded(plan: ReplicaPlan, records: Mapping[str, _Record]) -> bool:
+    done = {name for name, r in records.items() if r.status == ReplicaStatus.SUCCEEDED}
+    if plan.success == SuccessRule.DRIVER:
+        return any(r.kind == ReplicaKind.RAY_DRIVER and r.name in done for r in plan.replicas)
+    masters = [r for r in plan.replicas if r.replica_type == MASTER_TYPE]
+    if plan.success == SuccessRule.MASTER and masters:
+        return all(m.name in done for m in masters)
+    # ALL (and MASTER without a Master replica, as upstream: then every worker must succeed).
+    tasks = [r for r in plan.replicas if r.kind == ReplicaKind.TASK]
+    return all(r.name in done for r in tasks)
