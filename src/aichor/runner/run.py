@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from aichor import operators
 from aichor.engines.base import BuildRequest, ImageRef, RunOutcome, RunPolicy, Workload
@@ -26,6 +26,9 @@ from aichor.runner.facts import local_facts
 from aichor.runner.preflight import check_command
 from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
 from aichor.settings import Settings
+
+
+_T = TypeVar("_T")
 
 
 class RunReporter(Protocol):
@@ -53,7 +56,9 @@ def run_local(run: LocalRun, settings: Settings, reporter: RunReporter) -> RunOu
     repo_dir = run.repo_dir.resolve()
     if not repo_dir.is_dir():
         raise NotFound(f"{run.repo_dir}: not a directory")
-    manifest_file = run.manifest_path if run.manifest_path.is_absolute() else repo_dir / run.manifest_path
+    manifest_file = (
+        run.manifest_path if run.manifest_path.is_absolute() else repo_dir / run.manifest_path
+    )
     manifest = load_manifest_file(manifest_file)
     engine = LocalEngine(state_dir=settings.runs_dir, cache_dir=settings.cache_dir)
     experiment_id = str(uuid.uuid4())
@@ -67,7 +72,7 @@ def run_local(run: LocalRun, settings: Settings, reporter: RunReporter) -> RunOu
     return _follow(engine, workload, reporter)
 
 
-def _step[T](reporter: RunReporter, step: Step, action: Callable[[], T]) -> T:
+def _step(reporter: RunReporter, step: Step, action: Callable[[], _T]) -> _T:
     reporter.step(step, StepStatus.RUNNING)
     try:
         result = action()
@@ -135,7 +140,7 @@ def _submit(  # noqa: PLR0913 - one call site, each argument a distinct fact
         reporter.log(_line("aichor", note))
     policy = RunPolicy(
         backoff_limit=spec.restart_policy.backoff_limit,
-        deadline_seconds=_deadline(manifest),
+        deadline_seconds=_optional_float(spec.deadline_seconds()),
         shutdown_command=(
             tuple(spec.graceful_termination.shutdown_command) if spec.graceful_termination else None
         ),
@@ -148,15 +153,6 @@ def _submit(  # noqa: PLR0913 - one call site, each argument a distinct fact
     workload = Workload(plan=plan, image=image, policy=policy)
     engine.submit(workload)
     return workload
-
-
-def _deadline(manifest: Manifest) -> float | None:
-    spec = manifest.spec
-    seconds = getattr(spec, "deadline_seconds", None)
-    if callable(seconds):
-        value = seconds()
-        return float(value) if value is not None else None
-    return float(spec.active_deadline_seconds) if spec.active_deadline_seconds else None
 
 
 def _follow(engine: LocalEngine, workload: Workload, reporter: RunReporter) -> RunOutcome:
@@ -197,6 +193,10 @@ def _step_status(status: ExperimentStatus) -> StepStatus:
         ExperimentStatus.SUCCEEDED: StepStatus.SUCCEEDED,
         ExperimentStatus.CANCELLED: StepStatus.CANCELLED,
     }.get(status, StepStatus.FAILED)
+
+
+def _optional_float(value: int | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _line(source: str, text: str) -> LogLine:
