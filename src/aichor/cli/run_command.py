@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -15,16 +16,16 @@ _CANCELLED_EXIT = 130
 
 
 def run(
-    directory: Path = typer.Argument(Path("."), help="Repository holding aichor_manifests/."),
-    manifest: Path = typer.Option(
-        Path("aichor_manifests/manifest.yaml"),
-        "--manifest",
-        "-m",
-        help="Manifest to run, relative to DIRECTORY.",
+    directory: Annotated[Path, typer.Argument(help="Repository holding aichor_manifests/.")] = Path(
+        "."
     ),
-    message: str | None = typer.Option(
-        None, "--message", help="Experiment message (default: the last commit's subject)."
-    ),
+    manifest: Annotated[
+        Path, typer.Option("--manifest", "-m", help="Manifest to run, relative to DIRECTORY.")
+    ] = Path("aichor_manifests/manifest.yaml"),
+    message: Annotated[
+        str | None,
+        typer.Option("--message", help="Experiment message (default: the last commit's subject)."),
+    ] = None,
 ) -> None:
     """Build and run the experiment of DIRECTORY on this machine; exit with its exit code."""
     with RunView() as view:

@@ -22,11 +22,10 @@ from aichor.experiment_env import merged_env
 from aichor.lifecycle import ExperimentStatus, Step, StepStatus
 from aichor.manifest import Manifest, load_manifest_file
 from aichor.operators.base import RunContext, short_name
+from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
 from aichor.runner.facts import local_facts
 from aichor.runner.preflight import check_command
-from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
 from aichor.settings import Settings
-
 
 _T = TypeVar("_T")
 
@@ -114,7 +113,7 @@ def _arg_text(value: object) -> str:
     return str(value)
 
 
-def _submit(  # noqa: PLR0913 - one call site, each argument a distinct fact
+def _submit(
     engine: LocalEngine,
     run: LocalRun,
     repo_dir: Path,
