@@ -28,13 +28,8 @@ class YamlDocument:
 
 def parse_yaml(text: str, source: str) -> YamlDocument:
     """Parse one YAML document; any syntax problem becomes `ManifestInvalid` with its line."""
-    loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
-        if root is None:
-            raise _invalid(source, None, "empty manifest; expected kind, apiVersion, builder, spec")
-        _check_nodes(root, source)
-        data = loader.construct_document(root)
+        return _parse(text, source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -42,7 +37,7 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
         raise _invalid(source, line, f"not valid YAML: {problem}") from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        raise _invalid(source, line, f"not valid YAML: {exc.reason} ({exc.character!r})") from None
+        raise _invalid(source, line, f"not valid YAML: {exc.reason} ({exc.character:#x})") from None
     except yaml.YAMLError as exc:
         raise _invalid(source, None, f"not valid YAML: {exc}") from None
     except RecursionError:
@@ -50,9 +45,18 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     except (ValueError, TypeError, OverflowError) as exc:
         # SafeConstructor lets these escape for values like `!!int abc` or `!!timestamp 2020-13-45`.
         raise _invalid(source, None, f"not valid YAML: bad value ({exc})") from None
+
+
+def _parse(text: str, source: str) -> YamlDocument:
+    loader = yaml.SafeLoader(text)  # the reader already rejects unprintable characters here
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise _invalid(source, None, "empty manifest; expected kind, apiVersion, builder, spec")
+        _check_nodes(root, source)
+        return YamlDocument(data=loader.construct_document(root), root=root)
     finally:
         loader.dispose()
-    return YamlDocument(data=data, root=root)
 
 
 def _invalid(source: str, line: int | None, message: str) -> ManifestInvalid:
