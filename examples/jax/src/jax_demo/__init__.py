@@ -1,0 +1,1 @@
+"""JAX distributed demo: a sum over processes."""

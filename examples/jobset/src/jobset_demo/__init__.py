@@ -1,0 +1,1 @@
+"""JobSet demo: each pod reports its indices."""

@@ -1,0 +1,1 @@
+"""Ray demo: tasks placed on the head and on a worker pool by custom resource."""

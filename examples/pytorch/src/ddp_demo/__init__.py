@@ -1,0 +1,1 @@
+"""PyTorch distributed demo: an all-reduce across every replica."""
