@@ -36,7 +36,11 @@ def test_every_field_of_the_full_example() -> None:
     manifest = load_manifest_file(EXAMPLES / "pytorch_full_v023.yaml")
     assert manifest.name == "resnet-training"
     builder = manifest.builder
-    assert (builder.dockerfile, builder.context, builder.target) == ("./docker/Dockerfile", ".", "runtime")
+    assert (builder.dockerfile, builder.context, builder.target) == (
+        "./docker/Dockerfile",
+        ".",
+        "runtime",
+    )
     assert builder.build_args == {"PYTHON_VERSION": "3.11", "USE_CUDA": True}
     assert builder.registry == "europe-west4-docker.pkg.dev/acme/images"
     assert (manifest.clone.depth, manifest.clone.include_dot_git) == (5, True)

@@ -10,8 +10,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aichor.manifest import ManifestInvalid, PROTECTED_NAMES, is_protected, load_manifest
-from aichor.manifest import load_manifest_file
+from aichor.manifest import (
+    PROTECTED_NAMES,
+    ManifestInvalid,
+    is_protected,
+    load_manifest,
+    load_manifest_file,
+)
 from tests.manifest.conftest import EXAMPLE_FILES
 
 
@@ -68,7 +73,9 @@ def test_protected_names() -> None:
 _scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
 _data = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 _EXAMPLES = [yaml.safe_load(path.read_text()) for path in EXAMPLE_FILES]

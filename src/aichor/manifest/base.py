@@ -30,6 +30,9 @@ class ManifestModel(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         frozen=True,
+        # Build validators on first use: importing the package stays cheap for commands
+        # that never load a manifest.
+        defer_build=True,
     )
 
 
