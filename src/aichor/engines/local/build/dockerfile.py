@@ -188,8 +188,9 @@ def _instructions(lines: list[tuple[int, str]], escape: str) -> list[Instruction
             parts[-1] = parts[-1].rstrip()[: -len(escape)]
             following = lines[index][1]
             index += 1
-            if following.lstrip().startswith("#"):
-                continue  # comments inside a continued instruction are dropped
+            while following.lstrip().startswith("#") and index < len(lines):
+                following = lines[index][1]  # comments inside a continuation are dropped
+                index += 1
             parts.append(following)
         joined = " ".join(part.strip() for part in parts)
         keyword, _, rest = joined.partition(" ")
