@@ -62,6 +62,7 @@ class LocalEngine:
         notes = self.check_capacity(workload.plan)
         if any(r.kind == ReplicaKind.RAY_HEAD for r in workload.plan.replicas):
             ray_nodes.ray_executable(sandbox.image_environment(workload.image))
+        shares = self._shares_for_run()
         with self._lock:
             if workload.name in self._supervisors:
                 return
@@ -70,7 +71,7 @@ class LocalEngine:
             supervisor = Supervisor(
                 workload,
                 folder=folder,
-                shares=self._shares_for_run(),
+                shares=shares,
                 reaper=self._reaper_process(),
                 token=self.token,
                 addressings=[*self._adopt_addressings(workload), LoopbackAddressing()],

@@ -45,18 +45,19 @@ def decide(
         what = "Ray node" if kind in (ReplicaKind.RAY_HEAD, ReplicaKind.RAY_WORKER) else "replica"
         reason = f"{what} {failed} failed with exit code {code}"
         return GangEnd(ExperimentStatus.FAILED, code, reason, failed_replica=failed)
-    if _succeeded(plan, records):
-        return GangEnd(ExperimentStatus.SUCCEEDED, 0, "succeeded")
-    return None
+    reason = _success(plan, records)
+    return None if reason is None else GangEnd(ExperimentStatus.SUCCEEDED, 0, reason)
 
 
-def _succeeded(plan: ReplicaPlan, records: Mapping[str, _Record]) -> bool:
+def _success(plan: ReplicaPlan, records: Mapping[str, _Record]) -> str | None:
+    """Why the gang has succeeded, or None while it has not."""
     done = {name for name, r in records.items() if r.status == ReplicaStatus.SUCCEEDED}
     if plan.success == SuccessRule.DRIVER:
-        return any(r.kind == ReplicaKind.RAY_DRIVER and r.name in done for r in plan.replicas)
-    masters = [r for r in plan.replicas if r.replica_type == MASTER_TYPE]
+        drivers = [r.name for r in plan.replicas if r.kind == ReplicaKind.RAY_DRIVER]
+        return f"driver {drivers[0]} succeeded" if drivers and drivers[0] in done else None
+    masters = [r.name for r in plan.replicas if r.replica_type == MASTER_TYPE]
     if plan.success == SuccessRule.MASTER and masters:
-        return all(m.name in done for m in masters)
+        return f"Master {masters[0]} succeeded" if set(masters) <= done else None
     # ALL (and MASTER without a Master replica, as upstream: then every worker must succeed).
-    tasks = [r for r in plan.replicas if r.kind == ReplicaKind.TASK]
-    return all(r.name in done for r in tasks)
+    tasks = [r.name for r in plan.replicas if r.kind == ReplicaKind.TASK]
+    return f"all {len(tasks)} replicas succeeded" if set(tasks) <= done else None
