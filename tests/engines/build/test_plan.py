@@ -36,7 +36,8 @@ def test_skipped_and_noted_lines_are_reported(write_repo: WriteRepo) -> None:
 def test_requirements_are_found_through_the_copies_and_workdir(write_repo: WriteRepo) -> None:
     repo = write_repo({
         "Dockerfile": "FROM python:3.11\nARG EXTRA=idna\nWORKDIR /app\nCOPY deps/ ./deps/\n"
-        "RUN pip install -r deps/requirements.txt ${EXTRA} && cd deps && pip install -c c.txt six\n",
+        "RUN pip install -r deps/requirements.txt ${EXTRA} && cd deps && "
+        "pip install -c c.txt six\n",
         "deps/requirements.txt": "six\n",
         "deps/c.txt": "six<2\n",
     })  # fmt: skip
