@@ -59,7 +59,8 @@ def ray_env() -> Path:
     }
     try:
         subprocess.run([uv, "venv", RAY_ENV], env=env, check=True, capture_output=True)
-        install = [uv, "pip", "install", "--python", RAY_ENV / "bin" / "python", "ray[default]"]
+        python = str(RAY_ENV / "bin" / "python")
+        install = [str(uv), "pip", "install", "--python", python, "ray[default]"]
         subprocess.run(install, env=env, check=True, capture_output=True, timeout=900)
     except (OSError, subprocess.SubprocessError) as error:
         shutil.rmtree(RAY_ENV, ignore_errors=True)

@@ -89,8 +89,13 @@ def test_deadline_fails_the_experiment(engine: LocalEngine) -> None:
 def test_backoff_restarts_the_whole_gang(engine: LocalEngine, tmp_path: Path) -> None:
     name = unique("backoff")
     marker = tmp_path / "first-attempt-done"
-    flaky = f"if [ -e {marker} ]; then echo second; else touch {marker}; echo first; exit 2; fi"
     starts = tmp_path / "partner-starts"
+    # Each attempt of the master waits for its partner to have started, then decides.
+    wait_for = 'until [ "$(cat {0} 2>/dev/null | wc -l)" -ge {1} ]; do sleep 0.02; done'
+    flaky = (
+        f"if [ -e {marker} ]; then {wait_for.format(starts, 2)}; echo second; "
+        f"else {wait_for.format(starts, 1)}; touch {marker}; echo first; exit 2; fi"
+    )
     partner = f"echo start >> {starts}; sleep 60"
     engine.submit(
         workload(

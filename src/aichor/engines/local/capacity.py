@@ -157,12 +157,12 @@ class Shares:
         self._free_cores = list(machine.cores)
         self._free_gpus = [g.index for g in machine.gpus]
 
-    def acquire(self, resources: Resources) -> Share:
+    def acquire(self, resources: Resources, *, pin: bool = True) -> Share:
         """Cores = ceil(cpus) disjoint cores when that many are free; GPUs always exact."""
         want_cores = max(1, math.ceil(resources.cpus))
         with self._lock:
             cores: tuple[int, ...] | None = None
-            if want_cores <= len(self._free_cores):
+            if pin and want_cores <= len(self._free_cores):
                 cores = tuple(self._free_cores[:want_cores])
                 del self._free_cores[:want_cores]
             gpus = tuple(self._free_gpus[: resources.gpus])

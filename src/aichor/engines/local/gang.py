@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,15 +21,13 @@ from aichor.engines.local import ray_nodes, sandbox
 from aichor.engines.local.capacity import Share, Shares
 from aichor.engines.local.log_files import LogStore
 from aichor.engines.local.ports import LoopbackAddressing
-from aichor.engines.local.processes import ReplicaProcess, run_bounded, terminate
+from aichor.engines.local.processes import ReplicaProcess, kill_tree, run_bounded, terminate
 from aichor.engines.local.reaper import TOKEN, Reaper
 from aichor.engines.local.success import GangEnd, decide
 from aichor.lifecycle import ExperimentStatus, ReplicaStatus
 from aichor.replicas import ReplicaKind, ReplicaSpec, ReplicaState
 
 ENGINE_SOURCE = "aichor"
-RAY_NODE_GRACE = 3.0
-"""Seconds Ray nodes get to exit after SIGTERM once the driver has finished."""
 _NODE_KINDS = (ReplicaKind.RAY_HEAD, ReplicaKind.RAY_WORKER)
 
 
@@ -153,9 +152,12 @@ class Gang:
             head = next(
                 r for r in self.parts.records.values() if r.spec.kind == ReplicaKind.RAY_HEAD
             )
-            return Share(cores=head.share.cores if head.share else None, gpus=())
-        share = self.parts.shares.acquire(spec.resources)
-        if share.cores is None:
+            return Share(cores=None, gpus=head.share.gpus if head.share else ())
+        # Ray nodes are not pinned: a node's GCS, dashboard and raylet on one core start several
+        # times slower, and Ray itself bounds task concurrency with --num-cpus.
+        pin = spec.kind == ReplicaKind.TASK
+        share = self.parts.shares.acquire(spec.resources, pin=pin)
+        if pin and share.cores is None:
             self.note(f"{spec.name}: not pinned to CPU cores (no {spec.resources.cpus:g} free)")
         return share
 
@@ -166,12 +168,15 @@ class Gang:
             head = next(r for r in self.plan.replicas if r.kind == ReplicaKind.RAY_HEAD)
             if head.ray is not None:
                 env.setdefault("RAY_ADDRESS", f"{head.ray.gcs_host}:{head.ray.gcs_port}")
-        if "CUDA_VISIBLE_DEVICES" not in spec.env and spec.kind != ReplicaKind.RAY_DRIVER:
+        if "CUDA_VISIBLE_DEVICES" not in spec.env:
             # Empty when no GPU was requested: like a pod without a GPU limit, it sees none.
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in share.gpus)
         env[TOKEN] = self.parts.token
         env["AICHOR_WORKLOAD"] = self.plan.workload_name
         return ray_nodes.node_env(env) if spec.kind in _NODE_KINDS else env
+
+    def _replica_note(self, name: str) -> Callable[[str], None]:
+        return lambda text: self.note(f"{name}: {text}")
 
     def _line(self, name: str, text: str) -> None:
         self.parts.logs.write(name, text)
@@ -249,9 +254,7 @@ class Gang:
             if record.status == ReplicaStatus.PENDING:
                 record.status, record.reason = ReplicaStatus.CANCELLED, f"not started: {end.reason}"
             elif record.status == ReplicaStatus.RUNNING and record.process is not None:
-                node_after_driver = record.spec.kind in _NODE_KINDS and not graceful
-                grace = RAY_NODE_GRACE if node_after_driver else policy.grace_period_seconds
-                args = (record, started + grace, graceful, end)
+                args = (record, started + policy.grace_period_seconds, graceful, end)
                 threads.append(threading.Thread(target=self._stop_one, args=args, daemon=True))
         if threads:
             self.note(f"stopping {len(threads)} replica(s): {end.reason}")
@@ -278,9 +281,14 @@ class Gang:
             if code is None:
                 self.note(f"{name}: shutdown command still running at the end of the grace period")
         node = record.spec.kind in _NODE_KINDS
-        terminate(
-            record.process, deadline, lambda t: self.note(f"{name}: {t}"), signal_group=not node
-        )
+        if node and not graceful:
+            # The driver is done (or the gang failed): a Ray node holds nothing worth a grace
+            # period, and `ray start --block` takes seconds to pass a SIGTERM on. Kill the tree.
+            kill_tree(record.process.pid, record.process.key)
+            record.process.wait(10)
+        else:
+            note = self._replica_note(name)
+            terminate(record.process, deadline, note, signal_group=not node)
         self._release(record)
         record.exit_code = record.process.exit_code
         succeeded = end.status == ExperimentStatus.SUCCEEDED and node

@@ -132,7 +132,14 @@ def kill_tree(session: int, key: str) -> None:
             return
         for member in members:
             _signal(member, signal.SIGKILL)
-        psutil.wait_procs(members, timeout=2)
+        _wait_gone(members, timeout=2)
+
+
+def _wait_gone(members: list[psutil.Process], timeout: float) -> None:
+    """Wait until every member is dead or a zombie (orphans are reaped by init, not by us)."""
+    end = time.monotonic() + timeout
+    while any(_alive(m) for m in members) and time.monotonic() < end:
+        time.sleep(0.01)
 
 
 def run_bounded(

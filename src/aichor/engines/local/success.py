@@ -45,8 +45,8 @@ def decide(
         what = "Ray node" if kind in (ReplicaKind.RAY_HEAD, ReplicaKind.RAY_WORKER) else "replica"
         reason = f"{what} {failed} failed with exit code {code}"
         return GangEnd(ExperimentStatus.FAILED, code, reason, failed_replica=failed)
-    reason = _success(plan, records)
-    return None if reason is None else GangEnd(ExperimentStatus.SUCCEEDED, 0, reason)
+    succeeded = _success(plan, records)
+    return None if succeeded is None else GangEnd(ExperimentStatus.SUCCEEDED, 0, succeeded)
 
 
 def _success(plan: ReplicaPlan, records: Mapping[str, _Record]) -> str | None:
