@@ -76,7 +76,6 @@ class LocalEngine:
                 token=self.token,
                 addressings=[*self._adopt_addressings(workload), LoopbackAddressing()],
                 notes=notes,
-                on_done=lambda _: None,
             )
             self._supervisors[workload.name] = supervisor
         supervisor.start()

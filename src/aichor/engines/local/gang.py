@@ -271,8 +271,16 @@ class Gang:
         if record.process is None:
             return
         name = record.spec.name
+        if not record.process.running():
+            # It exited on its own while the stop began: report what it did, not a stop.
+            record.process.wait(10)
+            self._release(record)
+            code = record.process.exit_code
+            record.exit_code = code
+            record.status = ReplicaStatus.SUCCEEDED if code == 0 else ReplicaStatus.FAILED
+            return
         command = self.parts.workload.policy.shutdown_command
-        if graceful and command and record.process.running():
+        if graceful and command:
             self.note(f"{name}: running the shutdown command")
             env = self._environment(record.spec, record.share or Share(None, ()))
             argv = sandbox.wrap_command(self.parts.workload.image, list(command))

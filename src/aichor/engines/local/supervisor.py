@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from aichor.engines.base import RunOutcome, Workload
@@ -37,7 +36,6 @@ class Supervisor:
         token: str,
         addressings: list[LoopbackAddressing],
         notes: list[str],
-        on_done: Callable[[Supervisor], None],
     ) -> None:
         self.workload = workload
         self.folder = folder
@@ -47,7 +45,6 @@ class Supervisor:
         self._token = token
         self._addressings = addressings
         """Port reservations to give back when the workload ends (the operator's and ours)."""
-        self._on_done = on_done
         self._records = {r.name: ReplicaRecord(spec=r) for r in workload.plan.replicas}
         self._lock = threading.Lock()
         self._gang: Gang | None = None
@@ -157,4 +154,3 @@ class Supervisor:
         self.logs.close()
         self._outcome = outcome
         self._done.set()
-        self._on_done(self)
