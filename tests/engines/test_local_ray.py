@@ -106,12 +106,20 @@ def _cluster(name: str, addressing: LoopbackAddressing, command: str) -> Replica
     return ReplicaPlan(name, replicas, SuccessRule.DRIVER)
 
 
-def _ray_processes(temp_marker: str) -> list[psutil.Process]:
+def _ray_processes(plan: ReplicaPlan) -> list[psutil.Process]:
+    """Processes whose command line names this cluster's GCS port (ray start, raylet, agents)."""
+    head = plan.replicas[0].ray
+    assert head is not None
+    gcs = f":{head.gcs_port}"
     found = []
     for process in psutil.process_iter(["cmdline"]):
         try:
             cmdline = " ".join(process.info["cmdline"] or [])
-            if temp_marker in cmdline and process.status() != psutil.STATUS_ZOMBIE:
+            if (
+                "ray" in cmdline
+                and (gcs in cmdline or f"--port={head.gcs_port}" in cmdline)
+                and process.status() != psutil.STATUS_ZOMBIE
+            ):
                 found.append(process)
         except psutil.Error:
             continue
@@ -132,10 +140,11 @@ def test_head_and_worker_pool_run_the_driver(engine: LocalEngine, ray_env: Path)
     assert "nodes 2" in driver_lines
     assert 'custom ["head", "pool"]' in driver_lines
     assert "ran on the pool" in driver_lines
-    states = {s.name: s.status for s in engine.observe(name)}
-    assert set(states.values()) == {ReplicaStatus.SUCCEEDED}
+    states = engine.observe(name)
+    assert {s.status for s in states} == {ReplicaStatus.SUCCEEDED}
+    assert {s.exit_code for s in states} == {0}
     assert_no_process_left(name, timeout=30)
-    assert not _ray_processes("aichor-ray-"), "a Ray process of the experiment survived"
+    assert not _ray_processes(plan), "a Ray process of the experiment survived"
     print(f"ray head + 1 worker, submit to outcome: {took:.1f}s")
 
 
@@ -152,6 +161,7 @@ def test_driver_failure_fails_the_experiment_and_stops_the_cluster(
     assert outcome.failed_replica == f"{name}-driver"
     assert outcome.exit_code == 7
     assert_no_process_left(name, timeout=30)
+    assert not _ray_processes(plan), "a Ray process of the experiment survived"
 
 
 def test_kuberay_without_ray_in_the_environment_is_refused(engine: LocalEngine) -> None:

@@ -126,3 +126,4 @@ def test_backoff_exhausted_reports_the_last_failure(engine: LocalEngine) -> None
     assert outcome.exit_code == 5
     assert outcome.failed_replica == "r"
     assert engine.observe(name)[0].restarts == 1
+    assert_no_process_left(name)

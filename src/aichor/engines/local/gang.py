@@ -298,7 +298,9 @@ class Gang:
             note = self._replica_note(name)
             terminate(record.process, deadline, note, signal_group=not node)
         self._release(record)
-        record.exit_code = record.process.exit_code
         succeeded = end.status == ExperimentStatus.SUCCEEDED and node
+        # A node stopped because its driver succeeded did its job: like a pod of a deleted
+        # RayCluster, it reports no failure of its own.
+        record.exit_code = 0 if succeeded else record.process.exit_code
         record.status = ReplicaStatus.SUCCEEDED if succeeded else ReplicaStatus.CANCELLED
         record.reason = f"stopped: {end.reason}"
