@@ -1,6 +1,6 @@
 """The watchdog that kills every replica process when the process running LocalEngine dies.
 
-`Reaper` starts `python -m aichor.engines.local.reaper <token>` in its own session with a pipe
+`Reaper` starts `python <this file> <token>` in its own session with a pipe
 on its stdin. The engine never writes a newline-terminated "stop" on that pipe: the watchdog
 waits for end-of-file, which the kernel delivers however the engine ends (normal exit, crash,
 SIGKILL). Then it SIGTERMs, and shortly after SIGKILLs, every process whose environment carries
@@ -24,8 +24,6 @@ from pathlib import Path
 
 import psutil
 
-import aichor
-
 TOKEN = "AICHOR_ENGINE_TOKEN"  # noqa: S105 - a variable name, not a secret
 """Environment variable every replica process of one LocalEngine carries."""
 
@@ -37,10 +35,10 @@ class Reaper:
         self.token = token
         self._lock = threading.Lock()
         env = {k: v for k, v in os.environ.items() if k != TOKEN}
-        src_root = str(Path(aichor.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src_root, env.get("PYTHONPATH")]))
+        # Run by path: the watchdog needs only the standard library and psutil, not the
+        # aichor package's import chain, so it starts fast and cannot be broken by it.
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv
-            [sys.executable, "-m", "aichor.engines.local.reaper", token],
+            [sys.executable, "-P", str(Path(__file__).resolve()), token],  # -P: no script dir
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
