@@ -171,3 +171,18 @@ def test_kuberay_without_ray_in_the_environment_is_refused(engine: LocalEngine) 
     with pytest.raises(InvalidInput, match=r"kuberay needs Ray in the experiment environment"):
         engine.submit(Workload(plan, bare))
     assert IMAGE.python_env is not None
+
+
+@pytest.mark.slow
+def test_two_clusters_at_once_stay_apart(engine: LocalEngine, ray_env: Path) -> None:
+    image = ImageRef(ref="ray-test", root=None, python_env=ray_env)
+    names = [unique("rayone"), unique("raytwo")]
+    for name in names:
+        plan = _cluster(name, engine.new_addressing(), _DRIVER)
+        engine.submit(Workload(plan, image, RunPolicy(grace_period_seconds=5)))
+    for name in names:
+        outcome = engine.wait(name, timeout=600)
+        assert outcome.status == ExperimentStatus.SUCCEEDED, engine.logs(name)[-40:]
+        # Each driver sees its own two nodes, not the other cluster's.
+        assert "nodes 2" in [line.text for line in engine.logs(name, f"{name}-driver")]
+        assert_no_process_left(name, timeout=30)
