@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from aichor.errors import AichorError
@@ -19,18 +18,24 @@ def fail(message: str, code: int = 1) -> None:
 def run_guarded(app: typer.Typer) -> None:
     """Run the Typer app; translate expected failures into one-line errors."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's `typer.Exit` code instead of exiting.
+        code = app(standalone_mode=False)
     except AichorError as exc:
         fail(exc.message, exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         fail("aborted", 130)
-    except click.exceptions.NoSuchOption as exc:
-        fail(exc.format_message(), 1)
-    except click.exceptions.UsageError as exc:
-        fail(exc.format_message(), 1)
-    except click.exceptions.ClickException as exc:
-        fail(exc.format_message(), exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
+    except typer.TyperException as exc:
+        # Usage errors (unknown command or option, bad value): one line, exit 1.
+        fail(_first_line(exc), 1)
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    if isinstance(code, int) and code != 0:
+        raise SystemExit(code)
+
+
+def _first_line(exc: Exception) -> str:
+    format_message = getattr(exc, "format_message", None)
+    text = format_message() if callable(format_message) else str(exc)
+    return str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__

@@ -18,7 +18,7 @@ from aichor import operators
 from aichor.engines.base import BuildRequest, ImageRef, RunOutcome, RunPolicy, Workload
 from aichor.engines.local import LocalEngine
 from aichor.errors import InvalidInput, NotFound
-from aichor.experiment_env import merged_env
+from aichor.experiment_env import ExperimentFacts, merged_env
 from aichor.lifecycle import ExperimentStatus, Step, StepStatus
 from aichor.manifest import Manifest, load_manifest_file
 from aichor.operators.base import RunContext, short_name
@@ -63,11 +63,8 @@ def run_local(run: LocalRun, settings: Settings, reporter: RunReporter) -> RunOu
     experiment_id = str(uuid.uuid4())
 
     image = _step(reporter, Step.BUILDING, lambda: _build(engine, repo_dir, manifest, reporter))
-    workload = _step(
-        reporter,
-        Step.SUBMITTING,
-        lambda: _submit(engine, run, repo_dir, manifest, experiment_id, image, settings, reporter),
-    )
+    facts = local_facts(repo_dir, experiment_id, settings, message=run.message)
+    workload = _step(reporter, Step.SUBMITTING, lambda: _submit(engine, manifest, facts, image))
     return _follow(engine, workload, reporter)
 
 
@@ -114,20 +111,12 @@ def _arg_text(value: object) -> str:
 
 
 def _submit(
-    engine: LocalEngine,
-    run: LocalRun,
-    repo_dir: Path,
-    manifest: Manifest,
-    experiment_id: str,
-    image: ImageRef,
-    settings: Settings,
-    reporter: RunReporter,
+    engine: LocalEngine, manifest: Manifest, facts: ExperimentFacts, image: ImageRef
 ) -> Workload:
     spec = manifest.spec
-    facts = local_facts(repo_dir, experiment_id, settings, message=run.message)
     ctx = RunContext(
-        experiment_id=experiment_id,
-        workload_name=short_name(experiment_id),
+        experiment_id=facts.experiment_id,
+        workload_name=short_name(facts.experiment_id),
         base_env=merged_env(facts, {}, spec.env),
         image=spec.image,
         addressing=engine.new_addressing(),
@@ -135,8 +124,6 @@ def _submit(
     )
     plan: ReplicaPlan = operators.get(spec.operator).plan_replicas(spec, ctx)
     check_command(spec.command, image, spec.operator)
-    for note in engine.check_capacity(plan):
-        reporter.log(_line("aichor", note))
     policy = RunPolicy(
         backoff_limit=spec.restart_policy.backoff_limit,
         deadline_seconds=_optional_float(spec.deadline_seconds()),
