@@ -6,6 +6,7 @@ xgboost's tracker. The first run of each builds its environment (cached across r
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from pathlib import Path
@@ -84,12 +85,32 @@ def test_xgboost_model_trained_by_two_workers(run_cli) -> None:  # type: ignore[
     assert len(checksums) == 1, "both workers must hold the same model"
 
 
-def test_jobset_runs_every_index_once_within_parallelism(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_jobset_runs_every_index_once_within_parallelism(run_cli, aichor_env) -> None:  # type: ignore[no-untyped-def]
     out = run_example(run_cli, "jobset").stdout
     pods = re.findall(r"\| JOBSET type=(\S+) job=(\d+) completion=(\d+) global=(\d+)", out)
-    assert pods, out[-3000:]
-    assert len(pods) == len(set(pods)), "an index ran twice"
-    by_type: dict[str, set[tuple[int, int]]] = {}
-    for kind, job, completion, _ in pods:
-        by_type.setdefault(kind, set()).add((int(job), int(completion)))
-    assert by_type["worker"] == {(j, c) for j in range(2) for c in range(3)}
+    assert len(pods) == len(set(pods)) == 7, out[-3000:]
+    # Each pod recorded its start and end in the experiment's output folder.
+    records = [
+        json.loads(path.read_text())
+        for path in Path(aichor_env["AICHOR_HOME"]).glob("buckets/jobset/output/output/*/pods/*")
+    ]
+    ran = sorted((r["type"], r["job"], r["completion"]) for r in records)
+    expected = [("reporter", 0, 0)] + [("worker", j, c) for j in range(2) for c in range(3)]
+    assert ran == expected, "every (type, job, completion) index runs exactly once"
+    for job in range(2):
+        spans = [
+            (r["start"], r["end"]) for r in records if (r["type"], r["job"]) == ("worker", job)
+        ]
+        assert max_overlap(spans) <= 2, f"job {job} ran more than parallelisms=2 pods at once"
+    # With parallelism 2 the third completion of a job must wait for one of the first two.
+    assert max_overlap([(r["start"], r["end"]) for r in records if r["type"] == "worker"]) >= 2
+
+
+def max_overlap(spans: list[tuple[float, float]]) -> int:
+    """Most intervals open at the same instant."""
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    best = current = 0
+    for _, step in events:
+        current += step
+        best = max(best, current)
+    return best
