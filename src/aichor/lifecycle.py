@@ -50,7 +50,9 @@ TERMINAL_STEP = frozenset({StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.C
 TERMINAL_EXPERIMENT = frozenset(
     {ExperimentStatus.SUCCEEDED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED}
 )
-TERMINAL_REPLICA = frozenset({ReplicaStatus.SUCCEEDED, ReplicaStatus.FAILED, ReplicaStatus.CANCELLED})
+TERMINAL_REPLICA = frozenset(
+    {ReplicaStatus.SUCCEEDED, ReplicaStatus.FAILED, ReplicaStatus.CANCELLED}
+)
 
 _STEP_MOVES: dict[StepStatus, frozenset[StepStatus]] = {
     StepStatus.INITIALIZE: frozenset({StepStatus.RUNNING, StepStatus.CANCELLED, StepStatus.FAILED}),

@@ -11,7 +11,6 @@ from pathlib import Path
 class Settings:
     """`AICHOR_HOME` (default `~/.aichor`) holds runs, build caches and local buckets."""
 
-
     home: Path
     cache_override: Path | None = None
 
