@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aichor.cli.run_view import RunView
+from aichor.cli.run_plain import PlainView
 from aichor.lifecycle import ExperimentStatus
 from aichor.runner import LocalRun, run_local
 from aichor.settings import Settings
+
+if TYPE_CHECKING:
+    from aichor.cli.run_view import LiveView
 
 _CANCELLED_EXIT = 130
 
@@ -28,7 +32,7 @@ def run(
     ] = None,
 ) -> None:
     """Build and run the experiment of DIRECTORY on this machine; exit with its exit code."""
-    with RunView() as view:
+    with _view() as view:
         outcome = run_local(
             LocalRun(repo_dir=directory, manifest_path=manifest, message=message),
             Settings.from_env(),
@@ -40,3 +44,13 @@ def run(
     if outcome.status == ExperimentStatus.CANCELLED:
         raise typer.Exit(_CANCELLED_EXIT)
     raise typer.Exit(outcome.exit_code or 1)
+
+
+def _view() -> PlainView | LiveView:
+    """Rich's live panel on a terminal; plain lines elsewhere, without importing Rich at all."""
+    if not sys.stdout.isatty():
+        return PlainView()
+    # Imported here on purpose: Rich costs ~40 ms of start-up that pipes and CI never need.
+    from aichor.cli.run_view import LiveView
+
+    return LiveView()

@@ -8,7 +8,6 @@ Per-run folders live under `state_dir/<workload>/` (logs, pids, outcome.json).
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
@@ -105,7 +104,7 @@ class LocalEngine:
             if finished and not lines:
                 return
             if not lines:
-                time.sleep(poll)
+                supervisor.logs.wait_beyond(after, timeout=poll)
 
     def cancel(self, name: str) -> None:
         """Shutdown command, SIGTERM, then SIGKILL after the grace period; idempotent."""

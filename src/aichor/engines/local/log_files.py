@@ -31,7 +31,8 @@ class LogStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        # A condition, not a bare lock: followers sleep on it and wake as soon as a line lands.
+        self._lock = threading.Condition()
         self._files: dict[str, BinaryIO] = {}
         self._offsets: dict[str, array[int]] = {}
         self._ends: dict[str, int] = {}
@@ -49,6 +50,14 @@ class LogStore:
                 return
             for stream in (_file_stem(source), ALL):
                 self._append(stream, record)
+            self._lock.notify_all()
+
+    def wait_beyond(self, count: int, timeout: float) -> None:
+        """Block until the interleaved stream holds more than `count` lines, or `timeout`."""
+        with self._lock:
+            self._lock.wait_for(
+                lambda: self._closed or len(self._offsets.get(ALL, ())) > count, timeout
+            )
 
     def read(self, source: str | None = None, after: int = 0) -> list[LogLine]:
         """Lines of `source` (or of every source, interleaved) after the first `after`."""
@@ -71,6 +80,7 @@ class LogStore:
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            self._lock.notify_all()
             for handle in self._files.values():
                 handle.close()
             self._files.clear()
