@@ -1,7 +1,8 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both set themselves up and are idempotent.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH, else the copy pip installs for this interpreter (run as `python -m uv`).
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(PYTHON) -m uv)
 # A local directory of wheels (e.g. a CPU build of torch) is passed to uv, which ignores pip's config.
 WHEELS_DIR ?= $(shell pip config get global.find-links 2>/dev/null || true)
 export UV_PYTHON := $(PYTHON)
@@ -12,12 +13,10 @@ endif
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup demo test lint typecheck unit clean
+.PHONY: setup demo test lint unit clean
 
-$(UV):
-	$(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
-
-$(STAMP): pyproject.toml uv.lock | $(UV)
+$(STAMP): pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	$(UV) sync --frozen --all-groups --compile-bytecode
 	touch $(STAMP)
 
