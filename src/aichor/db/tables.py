@@ -1,0 +1,275 @@
+"""SQLAlchemy 2 mapped tables. Every row that belongs to a tenant carries `organisation_id`.
+
+Status columns hold `aichor.lifecycle` values and are written only by `pipeline.transitions`.
+Identifiers are UUID strings (portable between SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Organisation(Base):
+    """A fully isolated tenant."""
+
+    __tablename__ = "organisation"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    log_retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    prices: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """{"cpu_hour": 0.05, "memory_gib_hour": 0.005, "gpu_hour": {"<product>": 2.5}}"""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    """argon2 hash; None until the invited user sets a password."""
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Membership(Base):
+    """A user in an organisation with roles: User, OrganizationAdmin, InfraAdmin, FinOpsAdmin."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invitation(Base):
+    __tablename__ = "invitation"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    project_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """sha256 of the link's token; the token itself is shown once and never stored."""
+    invited_by: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Engine(Base):
+    """A compute engine registered by an Infrastructure Admin, with its capacity."""
+
+    __tablename__ = "engine"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    """`local`, later `docker` and `kubernetes`."""
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cpus: Mapped[float] = mapped_column(Float)
+    memory_gib: Mapped[float] = mapped_column(Float)
+    gpus: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """GPU count by product, e.g. {"Tesla-V100": 4}."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Project(Base):
+    __tablename__ = "project"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    vcs_provider: Mapped[str] = mapped_column(String(20), default="git")
+    repository_url: Mapped[str] = mapped_column(String(500), default="")
+    webhook_secret: Mapped[str] = mapped_column(String(100), default="")
+    default_engine_id: Mapped[str | None] = mapped_column(ForeignKey("engine.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectEngine(Base):
+    __tablename__ = "project_engine"
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    engine_id: Mapped[str] = mapped_column(
+        ForeignKey("engine.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ProjectMember(Base):
+    __tablename__ = "project_member"
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Variable(Base):
+    """A project variable; sensitive values are encrypted at rest and never returned."""
+
+    __tablename__ = "variable"
+    __table_args__ = (UniqueConstraint("project_id", "kind", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    """`runtime` or `build`."""
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    value: Mapped[str] = mapped_column(Text)
+    """Plain text, or a Fernet token when sensitive."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    """First characters of the token, shown to tell tokens apart."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Experiment(Base):
+    __tablename__ = "experiment"
+    __table_args__ = (
+        Index("ix_experiment_project_created", "project_id", "created_at"),
+        Index("ix_experiment_queue", "engine_id", "status", "priority", "created_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    engine_id: Mapped[str] = mapped_column(ForeignKey("engine.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
+    source_kind: Mapped[str] = mapped_column(String(10))
+    """`commit` or `archive`."""
+    commit_sha: Mapped[str] = mapped_column(String(64), default="")
+    branch: Mapped[str] = mapped_column(String(200), default="")
+    author: Mapped[str] = mapped_column(String(320), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    archive_key: Mapped[str] = mapped_column(String(500), default="")
+    manifest_path: Mapped[str] = mapped_column(String(500))
+    manifest_text: Mapped[str] = mapped_column(Text, default="")
+    operator: Mapped[str] = mapped_column(String(20), default="")
+    requested_cpus: Mapped[float] = mapped_column(Float, default=0)
+    requested_memory_gib: Mapped[float] = mapped_column(Float, default=0)
+    requested_gpus: Mapped[int] = mapped_column(Integer, default=0)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20))
+    current_step: Mapped[str] = mapped_column(String(20))
+    workload_name: Mapped[str] = mapped_column(String(100), default="")
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claim_expires_at: Mapped[datetime | None]
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    exit_code: Mapped[int | None]
+    failure_reason: Mapped[str] = mapped_column(Text, default="")
+    failed_replica: Mapped[str] = mapped_column(String(200), default="")
+    resubmitted_from: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    steps: Mapped[list[ExperimentStep]] = relationship(
+        back_populates="experiment", order_by="ExperimentStep.position", cascade="all"
+    )
+
+
+class ExperimentStep(Base):
+    """One of Waiting, Cloning, Building, Submitting, Running, Completed; its log is a file."""
+
+    __tablename__ = "experiment_step"
+    __table_args__ = (UniqueConstraint("experiment_id", "step"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    experiment: Mapped[Experiment] = relationship(back_populates="steps")
+
+
+class Replica(Base):
+    __tablename__ = "replica"
+    __table_args__ = (UniqueConstraint("experiment_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    replica_type: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    exit_code: Mapped[int | None]
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class UsageRecord(Base):
+    """Resources requested while an experiment ran, priced later by the organisation's rates."""
+
+    __tablename__ = "usage_record"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"))
+    engine_id: Mapped[str] = mapped_column(ForeignKey("engine.id"))
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiment.id", ondelete="CASCADE"), unique=True
+    )
+    cpu_seconds: Mapped[float] = mapped_column(Float, default=0)
+    memory_gib_seconds: Mapped[float] = mapped_column(Float, default=0)
+    gpu_seconds: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """GPU-seconds by product."""
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_org_at", "organisation_id", "at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str | None] = mapped_column(String(36))
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
