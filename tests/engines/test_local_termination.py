@@ -76,13 +76,19 @@ def test_cancel_runs_shutdown_then_sigterm_then_sigkill(
     assert_no_process_left(name)
 
 
-def test_deadline_fails_the_experiment(engine: LocalEngine) -> None:
+def test_deadline_fails_the_experiment(engine: LocalEngine, tmp_path: Path) -> None:
     name = unique("deadline")
-    policy = RunPolicy(deadline_seconds=1, grace_period_seconds=2)
+    marker = tmp_path / "shutdown-ran"
+    policy = RunPolicy(
+        deadline_seconds=1,
+        grace_period_seconds=2,
+        shutdown_command=["/bin/sh", "-c", f"echo timeout > {marker}"],
+    )
     engine.submit(workload(name, task("slow", "sleep 60"), policy=policy))
     outcome = engine.wait(name, timeout=60)
     assert outcome.status == ExperimentStatus.FAILED
     assert outcome.reason == "timed out after 1s"
+    assert marker.read_text().strip() == "timeout", "the shutdown command runs on timeout too"
     assert_no_process_left(name)
 
 
