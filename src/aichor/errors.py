@@ -44,3 +44,19 @@ class ExperimentFailed(AichorError):
     def __init__(self, message: str, *, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class Unauthorized(AichorError):
+    """No valid credentials: a wrong password, an unknown or revoked token, a missing session."""
+
+
+class Forbidden(AichorError):
+    """The caller is known but their roles do not allow this."""
+
+
+class TooLarge(AichorError):
+    """An upload or request body exceeds a limit."""
+
+
+class RateLimited(AichorError):
+    """Too many attempts (failed logins); retry later."""

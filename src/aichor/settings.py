@@ -1,27 +1,84 @@
-"""Where aichor keeps its state. Built once from the environment and passed down."""
+"""Where aichor keeps its state and how the server runs. Built once from the environment.
+
+Every field reads `AICHOR_<NAME>` (e.g. `AICHOR_DATABASE_URL`, `AICHOR_PORT`); a `.env` file
+in the working directory is read too. Nothing here does I/O except `secret()`, which creates
+`<home>/secret.key` the first time it is needed.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import secrets
 from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-@dataclass(frozen=True)
-class Settings:
-    """`AICHOR_HOME` (default `~/.aichor`) holds runs, build caches and local buckets."""
+def _default_home() -> Path:
+    return Path.home() / ".aichor"
 
-    home: Path
-    cache_override: Path | None = None
+
+class Settings(BaseSettings):
+    """`AICHOR_HOME` (default `~/.aichor`) holds the database, runs, build caches and buckets."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AICHOR_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    home: Path = Field(default_factory=_default_home, description="State directory.")
+    database_url: str = Field("", description="SQLAlchemy URL; default sqlite:///<home>/aichor.db.")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = Field("", description="URL users reach; default http://<host>:<port>.")
+    secret_key: SecretStr | None = Field(
+        None, description="Signs sessions and encrypts variables; default <home>/secret.key."
+    )
+    workers: int = Field(1, ge=0, description="Pipeline threads in this process.")
+    admin_email: str = ""
+    admin_password: SecretStr | None = None
+    cache_dir_override: Path | None = Field(None, alias="AICHOR_CACHE_DIR")
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "aichor@localhost"
+    smtp_starttls: bool = True
+    invitation_days: int = Field(7, description="Days an invitation link stays valid.")
+    session_hours: int = Field(12, description="Hours a browser session stays valid.")
+    login_max_failures: int = Field(5, description="Failed logins per email within the window.")
+    login_window_seconds: int = 900
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_home(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("home"):
+            data = {**data, "home": Path(data["home"]).expanduser().resolve()}
+        return data
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        home = self.home.expanduser().resolve()
+        object.__setattr__(self, "home", home)
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{home / 'aichor.db'}")
+        if not self.public_url:
+            object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
+        return self
 
     @classmethod
     def from_env(cls) -> Settings:
-        home = os.environ.get("AICHOR_HOME") or str(Path.home() / ".aichor")
-        cache = os.environ.get("AICHOR_CACHE_DIR")
-        return cls(
-            home=Path(home).expanduser().resolve(),
-            cache_override=Path(cache).expanduser().resolve() if cache else None,
-        )
+        """Settings from `AICHOR_*` variables (the CLI and the server both start here)."""
+        return cls()
+
+    @property
+    def cache_override(self) -> Path | None:
+        return self.cache_dir_override.expanduser().resolve() if self.cache_dir_override else None
 
     @property
     def runs_dir(self) -> Path:
@@ -35,3 +92,22 @@ class Settings:
     @property
     def buckets_dir(self) -> Path:
         return self.home / "buckets"
+
+    @property
+    def archives_dir(self) -> Path:
+        return self.home / "archives"
+
+    def secret(self) -> str:
+        """The secret key: given, or generated once into `<home>/secret.key` (mode 0600)."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.home / "secret.key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process wrote it first
+                return path.read_text().strip()
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -22,7 +22,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 def new_id() -> str:
@@ -33,8 +35,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite drops the zone when reading)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: JSON}
 
 
 class Organisation(Base):
@@ -53,6 +72,7 @@ class User(Base):
     __tablename__ = "user_account"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     email: Mapped[str] = mapped_column(String(320), unique=True)
+    """Stored lower-case."""
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(200))
     """argon2 hash; None until the invited user sets a password."""
@@ -61,7 +81,8 @@ class User(Base):
 
 
 class Membership(Base):
-    """A user in an organisation with roles: User, OrganizationAdmin, InfraAdmin, FinOpsAdmin."""
+    """A user in an organisation with roles: User, OrganizationAdmin, InfrastructureAdmin,
+    FinOpsAdmin."""
 
     __tablename__ = "membership"
     __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
@@ -156,8 +177,12 @@ class Variable(Base):
 
 
 class ApiToken(Base):
+    """A bearer token (`kind` api) or a browser session (`kind` session); only its hash is kept."""
+
     __tablename__ = "api_token"
+    __table_args__ = (Index("ix_api_token_user", "organisation_id", "user_id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(10), default="api")
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
@@ -166,7 +191,18 @@ class ApiToken(Base):
     """First characters of the token, shown to tell tokens apart."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class LoginFailure(Base):
+    """One failed login, kept for the rate limit window (shared by every server process)."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_email_at", "email", "at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Experiment(Base):
@@ -247,6 +283,7 @@ class UsageRecord(Base):
     """Resources requested while an experiment ran, priced later by the organisation's rates."""
 
     __tablename__ = "usage_record"
+    __table_args__ = (Index("ix_usage_org_ended", "organisation_id", "ended_at"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
