@@ -1,0 +1,86 @@
+"""The Waiting step: a queue per engine, FIFO within priority, admitting whole gangs only.
+
+An experiment leaves Waiting when the engine's registered capacity (CPUs, memory, GPUs) minus
+what its admitted, still active experiments requested can hold its whole gang. The queue is
+strict: if the head does not fit, nothing behind it jumps ahead (no starvation of big gangs).
+Admission for one engine is serialised by a no-op UPDATE of the engine row, which takes a row
+lock on PostgreSQL and the write lock on SQLite, so two workers never over-admit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from aichor.db import tables
+from aichor.lifecycle import ExperimentStatus, Step
+from aichor.pipeline import transitions
+
+_BATCH = 100
+_EPSILON = 1e-9
+
+
+def engines_with_queue(session: Session) -> list[str]:
+    rows = session.scalars(
+        select(tables.Experiment.engine_id)
+        .where(
+            tables.Experiment.status == ExperimentStatus.CREATED,
+            tables.Experiment.current_step == Step.WAITING,
+        )
+        .distinct()
+    )
+    return list(rows)
+
+
+def admit(session: Session, engine_id: str) -> int:
+    """Admit the head of the engine's queue while it fits; return how many left Waiting."""
+    session.execute(
+        update(tables.Engine)
+        .where(tables.Engine.id == engine_id)
+        .values(name=tables.Engine.name)
+        .execution_options(synchronize_session=False)
+    )
+    engine = session.get(tables.Engine, engine_id)
+    if engine is None:
+        return 0
+    used_cpus, used_memory, used_gpus = session.execute(
+        select(
+            func.coalesce(func.sum(tables.Experiment.requested_cpus), 0.0),
+            func.coalesce(func.sum(tables.Experiment.requested_memory_gib), 0.0),
+            func.coalesce(func.sum(tables.Experiment.requested_gpus), 0),
+        ).where(
+            tables.Experiment.engine_id == engine_id,
+            tables.Experiment.status == ExperimentStatus.PROCESSING,
+        )
+    ).one()
+    gpus = sum(int(n) for n in engine.gpus.values())
+    queued = session.scalars(
+        select(tables.Experiment)
+        .where(
+            tables.Experiment.engine_id == engine_id,
+            tables.Experiment.status == ExperimentStatus.CREATED,
+            tables.Experiment.current_step == Step.WAITING,
+        )
+        .order_by(
+            tables.Experiment.priority.desc(),
+            tables.Experiment.created_at,
+            tables.Experiment.id,
+        )
+        .options(selectinload(tables.Experiment.steps))
+        .limit(_BATCH)
+    ).all()
+    admitted = 0
+    for experiment in queued:
+        cpus = used_cpus + experiment.requested_cpus
+        memory = used_memory + experiment.requested_memory_gib
+        gpu_count = used_gpus + experiment.requested_gpus
+        if (
+            cpus > engine.cpus + _EPSILON
+            or memory > engine.memory_gib + _EPSILON
+            or gpu_count > gpus
+        ):
+            break
+        transitions.admit(session, experiment)
+        used_cpus, used_memory, used_gpus = cpus, memory, gpu_count
+        admitted += 1
+    return admitted

@@ -1,0 +1,227 @@
+"""The pipeline loop: N worker threads claim due experiments and move them through their steps.
+
+Per experiment: load (guarded, short session) → act (the step function, no session open, the
+lease renewed meanwhile) → apply (guarded, short session, through `transitions`). Between
+looks at a running workload the row is released with a due time, so threads are never held by
+long runs, and a restarted server (or another worker process) simply picks the rows up again.
+Called by `aichor.app` (lifespan) and `aichor worker` through `start(settings)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from aichor.db import tables
+from aichor.db.session import make_engine, session
+from aichor.errors import AichorError
+from aichor.lifecycle import ExperimentStatus, Step, StepStatus
+from aichor.operators.base import short_name
+from aichor.pipeline import build, claim, clone, queue, run, submit, transitions
+from aichor.pipeline.outcome import apply_outcome
+from aichor.pipeline.work import Context, Job, Result, context_for
+from aichor.settings import Settings
+
+log = logging.getLogger(__name__)
+STEP_FUNCTIONS: dict[Step, Callable[[Job, Context], Result]] = {
+    Step.CLONING: clone.act,
+    Step.BUILDING: build.act,
+    Step.SUBMITTING: submit.act,
+    Step.RUNNING: run.act,
+}
+NEXT_STEP = {
+    Step.CLONING: Step.BUILDING,
+    Step.BUILDING: Step.SUBMITTING,
+    Step.SUBMITTING: Step.RUNNING,
+}
+_running: set[Reconciler] = set()
+_running_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Poll interval of running workloads and idle workers, and the claim lease."""
+
+    poll_seconds: float = 0.5
+    lease_seconds: float = 30.0
+
+
+class Reconciler:
+    """Worker threads of one process; `stop()` lets them finish their current unit."""
+
+    def __init__(
+        self,
+        db: Engine,
+        ctx: Context,
+        *,
+        threads: int = 2,
+        timing: Timing = Timing(),
+        clock: Callable[[], datetime] = tables.utcnow,
+    ) -> None:
+        self.db, self.ctx, self.timing, self.clock = db, ctx, timing, clock
+        self._workers = [claim.worker_id(index) for index in range(threads)]
+        self._stop = threading.Event()
+        self._wake = threading.Condition()
+        self._admission = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> Reconciler:
+        with session(self.db) as db:
+            freed = claim.release_dead_claims(db)
+        if freed:
+            log.info("released %d claim(s) of workers that died", freed)
+        for worker in self._workers:
+            thread = threading.Thread(target=self._loop, args=(worker,), name=f"pipeline-{worker}")
+            thread.daemon = True
+            self._threads.append(thread)
+            thread.start()
+        with _running_lock:
+            _running.add(self)
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout)
+        with _running_lock:
+            _running.discard(self)
+
+    def wake(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def run_once(self, worker: str) -> bool:
+        """Admit what fits, then take one due experiment as far as it goes; True if any work."""
+        admitted = self._admit()
+        with session(self.db) as db:
+            experiment_id = claim.claim_next(db, worker, self.clock(), self._lease())
+        if experiment_id is None:
+            return admitted > 0
+        self._process(worker, experiment_id)
+        return True
+
+    def _loop(self, worker: str) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once(worker)
+            except Exception:  # a database hiccup must not kill the worker
+                log.exception("pipeline worker %s", worker)
+                busy = False
+            if not busy:
+                with self._wake:
+                    self._wake.wait(self.timing.poll_seconds)
+
+    def _admit(self) -> int:
+        if not self._admission.acquire(blocking=False):
+            return 0
+        try:
+            with session(self.db) as db:
+                engines = queue.engines_with_queue(db)
+            admitted = 0
+            for engine_id in engines:
+                with session(self.db) as db:
+                    admitted += queue.admit(db, engine_id)
+            return admitted
+        finally:
+            self._admission.release()
+
+    def _process(self, worker: str, experiment_id: str) -> None:
+        while not self._stop.is_set():
+            job = self._load(worker, experiment_id)
+            if job is None:
+                return
+            result = self._act(worker, job)
+            if not self._apply(worker, job, result):
+                return
+
+    def _load(self, worker: str, experiment_id: str) -> Job | None:
+        """The job to act on, or None when the experiment needs nothing more from this worker."""
+        with session(self.db) as db:
+            experiment = claim.guard(db, experiment_id, worker, self._until())
+            if experiment is None:
+                return None
+            job = claim.load_job(experiment, db)
+            if job.cancel_requested and job.step != Step.RUNNING:
+                if job.step == Step.SUBMITTING:
+                    with contextlib.suppress(OSError):
+                        self.ctx.engine.cancel(short_name(job.id))
+                transitions.finish(db, experiment, ExperimentStatus.CANCELLED, "cancelled")
+                return None
+            if job.step_status == StepStatus.INITIALIZE:
+                transitions.advance(db, experiment, job.step, StepStatus.RUNNING)
+            return job
+
+    def _act(self, worker: str, job: Job) -> Result:
+        """Run the step function with no session open, renewing the lease meanwhile."""
+        done = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(worker, job.id, done), daemon=True)
+        renewer.start()
+        try:
+            return STEP_FUNCTIONS[job.step](job, self.ctx)
+        except AichorError as error:
+            return Result(StepStatus.FAILED, error.message)
+        except Exception as error:
+            log.exception("%s %s", job.id, job.step)
+            return Result(StepStatus.FAILED, f"{job.step} failed: {type(error).__name__}: {error}")
+        finally:
+            done.set()
+            renewer.join()
+
+    def _renew(self, worker: str, experiment_id: str, done: threading.Event) -> None:
+        while not done.wait(self.timing.lease_seconds / 3):
+            with contextlib.suppress(Exception), session(self.db) as db:
+                claim.guard(db, experiment_id, worker, self._until())
+
+    def _apply(self, worker: str, job: Job, result: Result) -> bool:
+        """Record the result; True when the next step should follow at once."""
+        with session(self.db) as db:
+            experiment = claim.guard(db, job.id, worker, self._until())
+            if experiment is None:
+                return False
+            for column, value in result.updates.items():
+                setattr(experiment, column, value)
+            if job.step == Step.RUNNING or result.status is None:
+                return apply_outcome(db, experiment, result, self.clock() + self._poll())
+            if result.status != StepStatus.SUCCEEDED:
+                failed = (
+                    ExperimentStatus.CANCELLED
+                    if result.status == StepStatus.CANCELLED
+                    else ExperimentStatus.FAILED
+                )
+                transitions.finish(db, experiment, failed, result.message)
+                return False
+            transitions.advance(db, experiment, job.step, StepStatus.SUCCEEDED, result.message)
+            transitions.advance(db, experiment, NEXT_STEP[job.step], StepStatus.RUNNING)
+            return True
+
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=self.timing.lease_seconds)
+
+    def _poll(self) -> timedelta:
+        return timedelta(seconds=self.timing.poll_seconds)
+
+    def _until(self) -> datetime:
+        return self.clock() + self._lease()
+
+
+def start(settings: Settings, *, timing: Timing = Timing()) -> Reconciler:
+    """Start `settings.workers` pipeline threads in this process (none when it is 0)."""
+    reconciler = Reconciler(
+        make_engine(settings), context_for(settings), threads=settings.workers, timing=timing
+    )
+    return reconciler.start()
+
+
+def wake() -> None:
+    """Tell this process's workers that something is due (a submit, a cancel)."""
+    with _running_lock:
+        running = list(_running)
+    for reconciler in running:
+        reconciler.wake()

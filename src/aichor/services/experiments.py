@@ -1,0 +1,323 @@
+"""Experiments: submit (commit or archive), list, get, cancel, resubmit, read logs.
+
+Submitting parses the manifest when it is at hand (an archive; a commit's manifest is read at
+Cloning), sizes the gang with the operator's plan against the engine's registered capacity,
+inserts the experiment queued in Waiting (through `pipeline.transitions`) and wakes the
+pipeline. Called by `aichor.api.experiments`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import BinaryIO
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from aichor.db import tables
+from aichor.engines.local.capacity import peak_demand
+from aichor.errors import Conflict, InvalidInput, NotFound, TooLarge
+from aichor.lifecycle import TERMINAL_EXPERIMENT, ExperimentStatus, Step
+from aichor.logs.store import LogStore
+from aichor.manifest import Manifest, load_manifest
+from aichor.pipeline import clone, reconciler, transitions
+from aichor.pipeline.submit import plan_gang
+from aichor.schemas import experiments as schemas
+from aichor.services import audit
+from aichor.services.access import Actor, can_use_project, get_project
+from aichor.services.experiment_views import (
+    decode_cursor,
+    encode_cursor,
+    full_view,
+    summary,
+    view_query,
+)
+from aichor.settings import Settings
+
+MAX_ARCHIVE_UPLOAD = 512 * 1024**2
+
+
+def submit_local(
+    session: Session,
+    actor: Actor,
+    *,
+    settings: Settings,
+    project: str,
+    archive: bytes | BinaryIO,
+    manifest_path: str,
+    message: str = "",
+    engine: str | None = None,
+) -> schemas.ExperimentView:
+    """An experiment from an uploaded tar.gz of the working tree."""
+    row = get_project(session, actor, project)
+    experiment = tables.Experiment(
+        id=tables.new_id(), source_kind="archive", manifest_path=manifest_path, message=message
+    )
+    archive_path = settings.archives_dir / f"{experiment.id}.tar.gz"
+    _store_archive(archive, archive_path)
+    try:
+        text = clone.read_archive_manifest(archive_path, manifest_path)
+        manifest = load_manifest(text, source=manifest_path)
+        experiment.manifest_text = text
+        experiment.archive_key = str(archive_path.relative_to(settings.home))
+        _queue(session, actor, experiment, row, engine, manifest)
+    except BaseException:
+        archive_path.unlink(missing_ok=True)
+        raise
+    return get_experiment(session, actor, experiment.id)
+
+
+def submit_commit(
+    session: Session,
+    actor: Actor,
+    *,
+    project: str,
+    commit_sha: str,
+    branch: str | None = None,
+    manifest_path: str = "manifest.yaml",
+    message: str | None = None,
+    engine: str | None = None,
+) -> schemas.ExperimentView:
+    """An experiment from a commit of the project's repository (its manifest read at Cloning)."""
+    row = get_project(session, actor, project)
+    if not row.repository_url:
+        raise InvalidInput(f"project {row.name} has no repository URL", field="project")
+    experiment = tables.Experiment(
+        id=tables.new_id(),
+        source_kind="commit",
+        commit_sha=commit_sha.lower(),
+        branch=branch or "",
+        manifest_path=manifest_path,
+        message=message or "",
+    )
+    _queue(session, actor, experiment, row, engine, None)
+    return get_experiment(session, actor, experiment.id)
+
+
+def _queue(
+    session: Session,
+    actor: Actor,
+    experiment: tables.Experiment,
+    project: tables.Project,
+    engine_ref: str | None,
+    manifest: Manifest | None,
+) -> None:
+    engine = _engine_for(session, actor, project, engine_ref)
+    experiment.organisation_id = actor.organisation_id
+    experiment.project_id = project.id
+    experiment.engine_id = engine.id
+    experiment.user_id = actor.user_id
+    experiment.author = actor.user.email
+    if manifest is not None:
+        experiment.operator = manifest.spec.operator
+        _size_gang(experiment, manifest, engine)
+    transitions.new_steps(experiment)
+    session.add(experiment)
+    audit.record(session, actor, "experiment.submit", target=experiment.id)
+    session.flush()
+    session.commit()
+    reconciler.wake()
+
+
+def _engine_for(
+    session: Session, actor: Actor, project: tables.Project, ref: str | None
+) -> tables.Engine:
+    assigned = select(tables.ProjectEngine.engine_id).where(
+        tables.ProjectEngine.project_id == project.id
+    )
+    query = select(tables.Engine).where(tables.Engine.organisation_id == actor.organisation_id)
+    if ref:
+        query = query.where((tables.Engine.id == ref) | (tables.Engine.name == ref))
+        query = query.where(
+            tables.Engine.id.in_(assigned) | (tables.Engine.id == project.default_engine_id)
+        )
+    elif project.default_engine_id:
+        query = query.where(tables.Engine.id == project.default_engine_id)
+    else:
+        query = query.where(tables.Engine.id.in_(assigned))
+    engine = session.scalars(query).first()
+    if engine is None:
+        wanted = f"engine {ref}" if ref else "a default engine"
+        raise InvalidInput(f"project {project.name} has no {wanted}", field="engine")
+    return engine
+
+
+def _size_gang(experiment: tables.Experiment, manifest: Manifest, engine: tables.Engine) -> None:
+    """Record what the gang holds at once; reject it if the engine can never place it."""
+    need = peak_demand(plan_gang(manifest, experiment.id))
+    gpus = sum(int(n) for n in engine.gpus.values())
+    experiment.requested_cpus = need.cpus
+    experiment.requested_memory_gib = need.memory_gib
+    experiment.requested_gpus = need.gpus
+    problems = []
+    if need.cpus > engine.cpus + 1e-9:
+        problems.append(f"{need.cpus:g} CPUs (engine has {engine.cpus:g})")
+    if need.memory_gib > engine.memory_gib + 1e-9:
+        problems.append(f"{need.memory_gib:g} GiB of memory (engine has {engine.memory_gib:g})")
+    if need.gpus > gpus:
+        problems.append(f"{need.gpus} GPUs (engine has {gpus})")
+    if problems:
+        raise InvalidInput(
+            f"engine {engine.name} is too small for this gang: it needs " + ", ".join(problems),
+            field="engine",
+        )
+
+
+def _store_archive(archive: bytes | BinaryIO, path: os.PathLike[str]) -> None:
+    target = os.fspath(path)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "wb") as out:
+        if isinstance(archive, bytes):
+            out.write(archive)
+        else:
+            shutil.copyfileobj(archive, out, 1024 * 1024)
+        size = out.tell()
+    if size > MAX_ARCHIVE_UPLOAD:
+        os.unlink(target)
+        raise TooLarge(f"the archive is {size} bytes; the limit is {MAX_ARCHIVE_UPLOAD}")
+
+
+def list_experiments(
+    session: Session,
+    actor: Actor,
+    *,
+    project: str,
+    status: str | None = None,
+    user: str | None = None,
+    branch: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> schemas.ExperimentPage:
+    """Newest first, `limit` at a time; `next_cursor` continues after the last item."""
+    row = get_project(session, actor, project)
+    limit = min(max(limit, 1), 200)
+    query = view_query().where(tables.Experiment.project_id == row.id)
+    if status:
+        query = query.where(tables.Experiment.status == status)
+    if branch:
+        query = query.where(tables.Experiment.branch == branch)
+    if user:
+        query = query.where((tables.User.email == user.lower()) | (tables.User.id == user))
+    if cursor:
+        created, last_id = decode_cursor(cursor)
+        query = query.where(
+            (tables.Experiment.created_at < created)
+            | ((tables.Experiment.created_at == created) & (tables.Experiment.id < last_id))
+        )
+    query = query.order_by(tables.Experiment.created_at.desc(), tables.Experiment.id.desc())
+    rows = session.execute(query.limit(limit + 1)).all()
+    more = len(rows) > limit
+    items = [summary(r) for r in rows[:limit]]
+    next_cursor = encode_cursor(rows[limit - 1][0]) if more else None
+    return schemas.ExperimentPage(items=items, next_cursor=next_cursor)
+
+
+def get_experiment(session: Session, actor: Actor, experiment_id: str) -> schemas.ExperimentView:
+    experiment = _visible(session, actor, experiment_id)
+    row = session.execute(view_query().where(tables.Experiment.id == experiment.id)).one()
+    replicas = session.scalars(
+        select(tables.Replica).where(tables.Replica.experiment_id == experiment.id)
+    ).all()
+    return full_view(row, replicas)
+
+
+def cancel_experiment(session: Session, actor: Actor, experiment_id: str) -> schemas.ExperimentView:
+    """Queued: cancelled at once. Later steps: the pipeline stops the step (and the workload)."""
+    experiment = _visible(session, actor, experiment_id)
+    if ExperimentStatus(experiment.status) in TERMINAL_EXPERIMENT:
+        raise Conflict(f"experiment {experiment.id} already ended ({experiment.status})")
+    taken = session.execute(
+        update(tables.Experiment)
+        .where(
+            tables.Experiment.id == experiment.id,
+            tables.Experiment.claimed_by.is_(None),
+            tables.Experiment.current_step == Step.WAITING,
+            tables.Experiment.status == ExperimentStatus.CREATED,
+        )
+        .values(claimed_by="cancel", cancel_requested=True)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(experiment)
+    if taken.rowcount == 1:  # type: ignore[attr-defined]
+        transitions.finish(
+            session, experiment, ExperimentStatus.CANCELLED, "cancelled in the queue"
+        )
+    else:
+        session.execute(
+            update(tables.Experiment)
+            .where(tables.Experiment.id == experiment.id)
+            .values(cancel_requested=True)
+            .execution_options(synchronize_session=False)
+        )
+    audit.record(session, actor, "experiment.cancel", target=experiment.id)
+    session.commit()
+    reconciler.wake()
+    return get_experiment(session, actor, experiment.id)
+
+
+def resubmit_experiment(
+    session: Session, actor: Actor, experiment_id: str, *, settings: Settings
+) -> schemas.ExperimentView:
+    """A new experiment from the same source (commit, or a copy of the same archive)."""
+    old = _visible(session, actor, experiment_id)
+    project = session.get(tables.Project, old.project_id)
+    if project is None:
+        raise NotFound(f"experiment {experiment_id} not found")
+    new = tables.Experiment(
+        id=tables.new_id(),
+        source_kind=old.source_kind,
+        commit_sha=old.commit_sha,
+        branch=old.branch,
+        message=old.message,
+        manifest_path=old.manifest_path,
+        manifest_text=old.manifest_text if old.source_kind == "archive" else "",
+        resubmitted_from=old.id,
+        priority=old.priority,
+    )
+    manifest = None
+    if old.source_kind == "archive":
+        target = settings.archives_dir / f"{new.id}.tar.gz"
+        shutil.copyfile(settings.home / old.archive_key, target)
+        new.archive_key = str(target.relative_to(settings.home))
+        manifest = load_manifest(old.manifest_text, source=old.manifest_path)
+    engine = session.get(tables.Engine, old.engine_id)
+    _queue(session, actor, new, project, engine.id if engine else None, manifest)
+    return get_experiment(session, actor, new.id)
+
+
+def read_logs(
+    session: Session,
+    actor: Actor,
+    experiment_id: str,
+    *,
+    settings: Settings,
+    source: str | None = None,
+    after: int = 0,
+    limit: int = 1000,
+) -> schemas.LogPage:
+    """Lines of a step (`Building`), a replica, or every replica interleaved (no source)."""
+    experiment = _visible(session, actor, experiment_id)
+    ended = ExperimentStatus(experiment.status) in TERMINAL_EXPERIMENT
+    limit = min(max(limit, 1), 10_000)
+    lines = LogStore(settings.home / "logs").read(experiment.id, source, max(after, 0), limit)
+    return schemas.LogPage(
+        lines=[
+            schemas.LogLineView(timestamp=line.timestamp, source=line.source, text=line.text)
+            for line in lines
+        ],
+        next=max(after, 0) + len(lines),
+        finished=ended and len(lines) < limit,
+    )
+
+
+def _visible(session: Session, actor: Actor, experiment_id: str) -> tables.Experiment:
+    experiment = session.scalars(
+        select(tables.Experiment).where(
+            tables.Experiment.id == experiment_id,
+            tables.Experiment.organisation_id == actor.organisation_id,
+        )
+    ).one_or_none()
+    if experiment is None or not can_use_project(session, actor, experiment.project_id):
+        raise NotFound(f"experiment {experiment_id} not found")
+    return experiment
