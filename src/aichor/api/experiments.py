@@ -1,0 +1,113 @@
+"""/api/projects/{project}/experiments and /api/experiments/{id}: submit, list, read, cancel,
+resubmit, logs. Thin: parse, one service call, the schema back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from aichor.api.deps import AppSettings, CurrentActor, DbSession
+from aichor.errors import InvalidInput
+from aichor.schemas.experiments import ExperimentPage, ExperimentView, LogPage, SubmitCommit
+from aichor.services import experiments
+
+router = APIRouter(tags=["experiments"])
+
+
+@router.post("/api/projects/{project}/experiments", status_code=201)
+async def submit_experiment(
+    project: str, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings
+) -> ExperimentView:
+    """Multipart (`archive`, `manifest_path`, `message`, `engine`) or JSON `SubmitCommit`."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        archive = form.get("archive")
+        if not isinstance(archive, UploadFile):
+            raise InvalidInput("the upload needs an `archive` file", field="archive")
+        return await run_in_threadpool(
+            experiments.submit_local,
+            db,
+            actor,
+            settings=settings,
+            project=project,
+            archive=archive.file,
+            manifest_path=_text(form.get("manifest_path")) or "manifest.yaml",
+            message=_text(form.get("message")),
+            engine=_text(form.get("engine")) or None,
+        )
+    body = _commit_body(await request.json())
+    return await run_in_threadpool(
+        experiments.submit_commit, db, actor, project=project, **body.model_dump()
+    )
+
+
+@router.get("/api/projects/{project}/experiments")
+def list_experiments(
+    project: str,
+    db: DbSession,
+    actor: CurrentActor,
+    status: str | None = None,
+    user: str | None = None,
+    branch: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> ExperimentPage:
+    return experiments.list_experiments(
+        db,
+        actor,
+        project=project,
+        status=status,
+        user=user,
+        branch=branch,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/api/experiments/{experiment_id}")
+def read_experiment(experiment_id: str, db: DbSession, actor: CurrentActor) -> ExperimentView:
+    return experiments.get_experiment(db, actor, experiment_id)
+
+
+@router.post("/api/experiments/{experiment_id}/cancel")
+def cancel_experiment(experiment_id: str, db: DbSession, actor: CurrentActor) -> ExperimentView:
+    return experiments.cancel_experiment(db, actor, experiment_id)
+
+
+@router.post("/api/experiments/{experiment_id}/resubmit", status_code=201)
+def resubmit_experiment(
+    experiment_id: str, db: DbSession, actor: CurrentActor, settings: AppSettings
+) -> ExperimentView:
+    return experiments.resubmit_experiment(db, actor, experiment_id, settings=settings)
+
+
+@router.get("/api/experiments/{experiment_id}/logs")
+def read_logs(
+    experiment_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+    source: str | None = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> LogPage:
+    return experiments.read_logs(
+        db, actor, experiment_id, settings=settings, source=source, after=after, limit=limit
+    )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _commit_body(raw: Any) -> SubmitCommit:
+    try:
+        return SubmitCommit.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(f"{field}: {first['msg']}", field=field) from error
