@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from aichor.cli import manifest_commands, run_command
+from aichor.cli import server_commands
 from aichor.cli.output import run_guarded
 
 app = typer.Typer(
@@ -20,6 +21,8 @@ app = typer.Typer(
 )
 app.add_typer(manifest_commands.app, name="manifest")
 app.command(name="run")(run_command.run)
+app.command(name="server")(server_commands.server)
+app.command(name="worker")(server_commands.worker)
 
 
 def main() -> None:

@@ -1,0 +1,90 @@
+"""The server: `create_app(settings)` builds the FastAPI app from the api routers.
+
+On start (lifespan) the database is upgraded, the embedded defaults are created on first start
+(the generated admin password is printed once), and the pipeline workers start in this process
+(`settings.workers` threads; none when 0). `aichor server` runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from aichor import __version__
+from aichor.api import error_handlers
+from aichor.api.routes import all_routers
+from aichor.db.migrate import upgrade_database
+from aichor.db.session import make_engine, session
+from aichor.pipeline import reconciler
+from aichor.services.bootstrap import FirstAdmin, bootstrap
+from aichor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The REST API (OpenAPI at /api/openapi.json); `settings` default to the environment."""
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="aichor",
+        version=__version__,
+        lifespan=_lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db_engine = make_engine(settings)
+    error_handlers.install(app)
+    for router in all_routers():
+        app.include_router(router)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    prepare_database(settings)
+    workers = reconciler.start(settings)
+    try:
+        yield
+    finally:
+        workers.stop()
+
+
+def prepare_database(settings: Settings) -> FirstAdmin | None:
+    """Upgrade the schema and create the embedded defaults on first start (both idempotent)."""
+    upgrade_database(settings)
+    with session(make_engine(settings)) as db:
+        first = bootstrap(db, settings)
+    if first is not None:
+        _announce(first)
+    return first
+
+
+def _announce(first: FirstAdmin) -> None:
+    if first.generated_password is None:
+        log.warning("created the first admin %s (password from AICHOR_ADMIN_PASSWORD)", first.email)
+        return
+    print(
+        f"First admin created: {first.email}\n"
+        f"  password: {first.generated_password}\n"
+        "  (shown once; set AICHOR_ADMIN_EMAIL/AICHOR_ADMIN_PASSWORD to choose them)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def run_workers(settings: Settings, stop: threading.Event) -> None:
+    """`aichor worker`: pipeline threads only, against the server's database, until `stop`."""
+    upgrade_database(settings)
+    workers = reconciler.start(settings)
+    try:
+        stop.wait()
+    finally:
+        workers.stop()

@@ -1,0 +1,67 @@
+"""`aichor server` (API + pipeline workers in one process) and `aichor worker` (workers only).
+
+These two commands run the control plane itself, so they import aichor.app (an exception to
+"the CLI reaches the server only over HTTP", declared in pyproject's import contracts). The
+import sits inside the command so that other commands (`aichor run`) start without loading
+FastAPI, SQLAlchemy and the pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from aichor.settings import Settings
+
+
+def server(
+    host: Annotated[str | None, typer.Option(help="Bind address (AICHOR_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (AICHOR_PORT).")] = None,
+) -> None:
+    """Run the control plane: REST API and pipeline workers, upgrading the database first."""
+    if host:
+        os.environ["AICHOR_HOST"] = host
+    if port:
+        os.environ["AICHOR_PORT"] = str(port)
+    settings = Settings.from_env()
+    typer.echo(f"aichor server on {settings.public_url} (API docs: {settings.public_url}/api/docs)")
+    typer.echo(f"database: {_redacted(settings.database_url)}; home: {settings.home}")
+    import uvicorn
+
+    uvicorn.run(
+        "aichor.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+    )
+
+
+def worker() -> None:
+    """Run pipeline workers only (AICHOR_WORKERS threads) against the server's database."""
+    from aichor.app import run_workers
+
+    settings = Settings.from_env()
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    typer.echo(f"aichor worker: {settings.workers} thread(s) on {_redacted(settings.database_url)}")
+    run_workers(settings, stop)
+
+
+def _redacted(url: str) -> str:
+    """The database URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, location = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{location}"

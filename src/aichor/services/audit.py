@@ -1,0 +1,59 @@
+"""The audit log: who did what, recorded by the service that did it, read by Organization Admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aichor.db import tables
+from aichor.schemas.audit import AuditEventView
+from aichor.services.access import Actor, require_role
+
+
+def record(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    *,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+    organisation_id: str | None = None,
+) -> None:
+    """Add an audit event to the session (committed with the change it describes).
+
+    `detail` must never hold secrets: no passwords, tokens or sensitive variable values.
+    """
+    session.add(
+        tables.AuditEvent(
+            organisation_id=actor.organisation_id if actor else organisation_id,
+            user_id=actor.user_id if actor else None,
+            action=action,
+            target=target,
+            detail=detail or {},
+        )
+    )
+
+
+def list_events(session: Session, actor: Actor, *, limit: int = 100) -> list[AuditEventView]:
+    """The organisation's events, newest first."""
+    require_role(actor)
+    query = (
+        select(tables.AuditEvent, tables.User.email)
+        .outerjoin(tables.User, tables.User.id == tables.AuditEvent.user_id)
+        .where(tables.AuditEvent.organisation_id == actor.organisation_id)
+        .order_by(tables.AuditEvent.at.desc(), tables.AuditEvent.id.desc())
+        .limit(min(max(limit, 1), 1000))
+    )
+    return [
+        AuditEventView(
+            id=event.id,
+            at=event.at,
+            user_email=email,
+            action=event.action,
+            target=event.target,
+            detail=event.detail,
+        )
+        for event, email in session.execute(query)
+    ]
