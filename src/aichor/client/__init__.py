@@ -1,0 +1,328 @@
+"""Typed HTTP client of the aichor REST API (docs/api.md), one method per route.
+
+Used by the CLI only (the server never calls itself). Responses are parsed into the pydantic
+shapes of views.py; HTTP errors become `aichor.errors` exceptions carrying the server's one-line
+message, and a server that cannot be reached becomes one line naming the URL.
+May import: httpx, pydantic, aichor.errors, aichor.schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import IO, Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from aichor.client.views import (
+    EngineView,
+    ExperimentPage,
+    ExperimentView,
+    InvitationView,
+    LoginView,
+    LogPage,
+    MeView,
+    ProjectView,
+    TokenView,
+    UserView,
+    VariableView,
+)
+from aichor.errors import (
+    AichorError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+)
+
+__all__ = ["Client", "ServerUnreachable", "error_from_response"]
+
+
+class ServerUnreachable(AichorError):
+    """The server did not answer at all (refused, timed out, bad address)."""
+
+
+_T = TypeVar("_T", bound=BaseModel)
+_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+class Client:
+    """A session with one aichor server; `token` is the bearer API token (None before login)."""
+
+    def __init__(
+        self, url: str, token: str | None = None, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=_TIMEOUT, transport=transport
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- auth and tokens ------------------------------------------------------------------
+    def login(self, email: str, password: str, organisation: str | None = None) -> LoginView:
+        body = {"email": email, "password": password, "organisation": organisation}
+        return self._parse(LoginView, self._call("POST", "/api/auth/login", json=body))
+
+    def logout(self) -> None:
+        self._call("POST", "/api/auth/logout")
+
+    def me(self) -> MeView:
+        return self._parse(MeView, self._call("GET", "/api/me"))
+
+    def list_tokens(self) -> list[TokenView]:
+        return self._parse_list(TokenView, self._call("GET", "/api/tokens"))
+
+    def create_token(self, name: str) -> TokenView:
+        return self._parse(TokenView, self._call("POST", "/api/tokens", json={"name": name}))
+
+    def revoke_token(self, token_id: str) -> None:
+        self._call("DELETE", f"/api/tokens/{token_id}")
+
+    # -- users and invitations ------------------------------------------------------------
+    def list_users(self) -> list[UserView]:
+        return self._parse_list(UserView, self._call("GET", "/api/users"))
+
+    def set_roles(self, user_id: str, roles: list[str]) -> UserView:
+        response = self._call("PUT", f"/api/users/{user_id}/roles", json={"roles": roles})
+        return self._parse(UserView, response)
+
+    def list_invitations(self) -> list[InvitationView]:
+        return self._parse_list(InvitationView, self._call("GET", "/api/invitations"))
+
+    def invite(self, email: str, roles: list[str], project_ids: list[str]) -> InvitationView:
+        body = {"email": email, "roles": roles, "project_ids": project_ids}
+        return self._parse(InvitationView, self._call("POST", "/api/invitations", json=body))
+
+    # -- projects, members and variables -------------------------------------------------
+    def list_projects(self) -> list[ProjectView]:
+        return self._parse_list(ProjectView, self._call("GET", "/api/projects"))
+
+    def create_project(self, body: Mapping[str, Any]) -> ProjectView:
+        return self._parse(ProjectView, self._call("POST", "/api/projects", json=dict(body)))
+
+    def get_project(self, project: str) -> ProjectView:
+        return self._parse(ProjectView, self._call("GET", f"/api/projects/{project}"))
+
+    def update_project(self, project: str, changes: Mapping[str, Any]) -> ProjectView:
+        response = self._call("PATCH", f"/api/projects/{project}", json=dict(changes))
+        return self._parse(ProjectView, response)
+
+    def delete_project(self, project: str) -> None:
+        self._call("DELETE", f"/api/projects/{project}")
+
+    def add_member(self, project: str, user_id: str) -> None:
+        self._call("PUT", f"/api/projects/{project}/members/{user_id}")
+
+    def remove_member(self, project: str, user_id: str) -> None:
+        self._call("DELETE", f"/api/projects/{project}/members/{user_id}")
+
+    def list_variables(self, project: str) -> list[VariableView]:
+        response = self._call("GET", f"/api/projects/{project}/variables")
+        return self._parse_list(VariableView, response)
+
+    def create_variable(
+        self, project: str, *, name: str, value: str, kind: str, sensitive: bool
+    ) -> VariableView:
+        body = {"name": name, "value": value, "kind": kind, "sensitive": sensitive}
+        response = self._call("POST", f"/api/projects/{project}/variables", json=body)
+        return self._parse(VariableView, response)
+
+    def delete_variable(self, project: str, variable_id: str) -> None:
+        self._call("DELETE", f"/api/projects/{project}/variables/{variable_id}")
+
+    # -- engines ----------------------------------------------------------------------------
+    def list_engines(self) -> list[EngineView]:
+        return self._parse_list(EngineView, self._call("GET", "/api/engines"))
+
+    def create_engine(self, body: Mapping[str, Any]) -> EngineView:
+        return self._parse(EngineView, self._call("POST", "/api/engines", json=dict(body)))
+
+    def get_engine(self, engine: str) -> EngineView:
+        return self._parse(EngineView, self._call("GET", f"/api/engines/{engine}"))
+
+    def update_engine(self, engine: str, changes: Mapping[str, Any]) -> EngineView:
+        response = self._call("PATCH", f"/api/engines/{engine}", json=dict(changes))
+        return self._parse(EngineView, response)
+
+    def delete_engine(self, engine: str) -> None:
+        self._call("DELETE", f"/api/engines/{engine}")
+
+    # -- experiments --------------------------------------------------------------------------
+    def submit_archive(
+        self,
+        project: str,
+        archive: IO[bytes],
+        *,
+        manifest_path: str,
+        message: str,
+        engine: str | None = None,
+    ) -> ExperimentView:
+        """Upload a tar.gz of the working tree; httpx streams the file in chunks."""
+        data = {"manifest_path": manifest_path, "message": message}
+        if engine:
+            data["engine"] = engine
+        files = {"archive": ("source.tar.gz", archive, "application/gzip")}
+        path = f"/api/projects/{project}/experiments"
+        return self._parse(ExperimentView, self._call("POST", path, data=data, files=files))
+
+    def submit_commit(
+        self,
+        project: str,
+        *,
+        commit_sha: str,
+        branch: str | None,
+        manifest_path: str,
+        message: str | None,
+        engine: str | None = None,
+    ) -> ExperimentView:
+        body = {
+            "commit_sha": commit_sha,
+            "branch": branch,
+            "manifest_path": manifest_path,
+            "message": message,
+            "engine": engine,
+        }
+        path = f"/api/projects/{project}/experiments"
+        return self._parse(ExperimentView, self._call("POST", path, json=body))
+
+    def list_experiments(
+        self,
+        project: str,
+        *,
+        status: str | None = None,
+        user: str | None = None,
+        branch: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ExperimentPage:
+        params = {
+            "status": status,
+            "user": user,
+            "branch": branch,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        response = self._call("GET", f"/api/projects/{project}/experiments", params=params)
+        return self._parse(ExperimentPage, response)
+
+    def get_experiment(self, experiment_id: str) -> ExperimentView:
+        return self._parse(ExperimentView, self._call("GET", f"/api/experiments/{experiment_id}"))
+
+    def cancel_experiment(self, experiment_id: str) -> ExperimentView:
+        response = self._call("POST", f"/api/experiments/{experiment_id}/cancel")
+        return self._parse(ExperimentView, response)
+
+    def resubmit_experiment(self, experiment_id: str) -> ExperimentView:
+        response = self._call("POST", f"/api/experiments/{experiment_id}/resubmit")
+        return self._parse(ExperimentView, response)
+
+    def read_logs(
+        self,
+        experiment_id: str,
+        *,
+        source: str | None = None,
+        after: int = 0,
+        limit: int | None = None,
+    ) -> LogPage:
+        params = {"source": source, "after": after, "limit": limit}
+        response = self._call("GET", f"/api/experiments/{experiment_id}/logs", params=params)
+        return self._parse(LogPage, response)
+
+    # -- transport ------------------------------------------------------------------------------
+    def _call(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        with self._reachable():
+            response = self._http.request(method, path, params=query, **kwargs)
+        if response.is_error:
+            raise error_from_response(response)
+        return response
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        try:
+            yield
+        except httpx.TimeoutException:
+            raise ServerUnreachable(
+                f"the aichor server at {self.url} did not answer in time"
+            ) from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.UnsupportedProtocol) as exc:
+            raise ServerUnreachable(
+                f"cannot reach the aichor server at {self.url}: is `aichor server` running?"
+            ) from exc
+
+    @staticmethod
+    def _parse(shape: type[_T], response: httpx.Response) -> _T:
+        return shape.model_validate(_json(response))
+
+    @staticmethod
+    def _parse_list(shape: type[_T], response: httpx.Response) -> list[_T]:
+        payload = _json(response)
+        if isinstance(payload, dict) and isinstance(payload.get("items"), list):
+            payload = payload["items"]  # a paginated list answers {items, next_cursor}
+        return TypeAdapter(list[shape]).validate_python(payload)  # type: ignore[valid-type]
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise AichorError(
+            f"the server at {response.request.url} answered {response.status_code} "
+            "with a body that is not JSON"
+        ) from None
+
+
+def error_from_response(response: httpx.Response) -> AichorError:
+    """The server's `{"detail": {"message", "field"}}` (or FastAPI's shapes) → one exception."""
+    message, field = _error_detail(response)
+    status = response.status_code
+    if status in (400, 422):
+        return InvalidInput(message, field=field)
+    if status == 413:
+        return TooLarge(message)
+    if status == 429:
+        return RateLimited(message)
+    if status == 401:
+        return Unauthorized(f"{message} (run `aichor login`)")
+    if status == 403:
+        return Forbidden(message)
+    if status == 404:
+        return NotFound(message)
+    if status == 409:
+        return Conflict(message)
+    return AichorError(message)
+
+
+def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
+    fallback = f"{response.status_code} {response.reason_phrase} from {response.request.url.path}"
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return fallback, None
+    if isinstance(detail, dict):
+        message, field = str(detail.get("message") or fallback), detail.get("field")
+    elif isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        # FastAPI's request validation: [{"loc": [...], "msg": ...}, ...]
+        loc = ".".join(str(part) for part in detail[0].get("loc", []) if part != "body")
+        message, field = f"{loc}: {detail[0].get('msg', 'invalid')}", loc or None
+    elif isinstance(detail, str) and detail:
+        message, field = detail, None
+    else:
+        return fallback, None
+    one_line = " ".join(message.split())
+    return one_line, field if isinstance(field, str) else None
