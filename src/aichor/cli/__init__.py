@@ -16,6 +16,7 @@ from aichor.cli import (
     login_commands,
     manifest_commands,
     run_command,
+    server_commands,
 )
 from aichor.cli.output import run_guarded
 
@@ -28,6 +29,8 @@ app = typer.Typer(
 )
 app.add_typer(manifest_commands.app, name="manifest")
 app.command(name="run")(run_command.run)
+app.command(name="server")(server_commands.server)
+app.command(name="worker")(server_commands.worker)
 app.command(name="login")(login_commands.login)
 app.command(name="logout")(login_commands.logout)
 app.command(name="whoami")(login_commands.whoami)
