@@ -29,7 +29,7 @@ POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 def _postgres(statement: str) -> None:
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
-        connection.execute(statement)  # type: ignore[arg-type]
+        connection.execute(statement)  # type: ignore[arg-type,unused-ignore]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

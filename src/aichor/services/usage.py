@@ -152,7 +152,7 @@ def _names(session: Session, actor: Actor, group_by: GroupBy, keys: set[str]) ->
         return {actor.organisation_id: actor.organisation.name}
     if group_by == "user":
         users = select(tables.User.id, tables.User.email).where(tables.User.id.in_(keys))
-        return {k: v for k, v in session.execute(users).tuples()}
+        return {k: v for k, v in session.execute(users)}
     table = tables.Project if group_by == "project" else tables.Engine
     rows = select(table.id, table.name).where(table.id.in_(keys))
-    return {k: v for k, v in session.execute(rows).tuples()}
+    return {k: v for k, v in session.execute(rows)}
