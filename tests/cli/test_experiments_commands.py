@@ -1,18 +1,21 @@
 # ruff: noqa: S105 - test credentials
 """`aichor experiments`: what `submit local` packs (uncommitted and untracked files in, ignored
-files, .git and escaping links out), and its offline errors. The server-backed flow (submit,
-follow to Succeeded, logs, steps) is in test_experiments_server.py.
+files, .git and escaping links out), its offline errors, and the whole flow against a real
+`aichor server`: submit by archive and by commit SHA, follow to Succeeded, read logs and steps.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from aichor.cli.archive import pack_tree, tracked_files
+from tests.client.live_server import LiveServer, start_server
 
 
 def git(repo: Path, *args: str) -> None:
@@ -162,3 +165,126 @@ def test_logs_flags_are_exclusive(run_cli) -> None:
         1,
         "aichor: error: --replica and --step are exclusive\n",
     )
+
+
+# -- against a real server ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    for live in start_server(tmp_path_factory.mktemp("experiments-server")):
+        live.login()
+        yield live
+
+
+@pytest.fixture(scope="module")
+def repo(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A committed jobset repository (python:3.11-slim, standard library) from local-repo init."""
+    root = tmp_path_factory.mktemp("repo") / "demo"
+    init = server.cli("local-repo", "init", str(root), "--operator", "jobset", "--yes")
+    assert init.returncode == 0, init.stderr
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "aichor[manifest.yaml]: first")
+    return root
+
+
+def submitted(result) -> str:  # type: ignore[no-untyped-def]
+    assert result.returncode == 0, result.stdout + result.stderr
+    payload = json.loads(result.stdout)  # stdout is exactly one JSON object (for jq)
+    return str(payload["experiment_id"])
+
+
+def test_submit_local_with_uncommitted_changes_to_succeeded(server: LiveServer, repo: Path) -> None:
+    main = repo / "src/demo/main.py"
+    committed = main.read_text()
+    main.write_text(
+        committed.replace("    return 0\n", '    print("UNCOMMITTED EDIT")\n    return 0\n')
+    )
+    try:
+        result = server.cli("experiments", "submit", "local", "--watch", cwd=repo)
+    finally:
+        main.write_text(committed)
+    exp_id = submitted(result)
+    assert f"experiment {exp_id} Succeeded" in result.stderr
+    assert "Completed Succeeded" in result.stderr
+
+    logs = server.cli("experiments", "logs", exp_id)
+    assert logs.returncode == 0, logs.stderr
+    assert logs.stdout.count("UNCOMMITTED EDIT") == 4
+    for job in range(2):
+        for completion in range(2):
+            assert f"JOBSET type=worker job={job} completion={completion}" in logs.stdout
+
+    one = server.cli("experiments", "logs", exp_id, "--replica", "worker-1-0")
+    assert one.stdout.splitlines()[0] == "JOBSET type=worker job=1 completion=0", one.stderr
+    build = server.cli("experiments", "logs", exp_id, "--step", "Building")
+    assert build.returncode == 0 and "skipped" in build.stdout
+
+    steps = json.loads(server.cli("experiments", "step", exp_id, "--json").stdout)
+    assert [s["step"] for s in steps] == [
+        "Waiting", "Cloning", "Building", "Submitting", "Running", "Completed",
+    ]  # fmt: skip
+    assert {s["status"] for s in steps} == {"Succeeded"}
+    status = json.loads(server.cli("experiments", "status", exp_id, "--json").stdout)
+    assert (status["status"], status["source_kind"]) == ("Succeeded", "archive")
+    assert status["manifest_path"] == "aichor_manifests/manifest.yaml"
+    listed = json.loads(server.cli("experiments", "list", "--json").stdout)
+    assert exp_id in [item["id"] for item in listed["items"]]
+    table = server.cli("experiments", "status", exp_id)
+    assert table.returncode == 0 and "Succeeded" in table.stdout
+
+
+def test_submit_commit_sha_to_succeeded(server: LiveServer, repo: Path) -> None:
+    project = server.cli(
+        "projects", "create", "demo-repo", "--repository-url", str(repo), "--engine", "local",
+        "--default-engine", "local", "--json",
+    )  # fmt: skip
+    assert project.returncode == 0, project.stderr
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    result = server.cli(
+        "experiments", "submit", "commit-sha", sha, "--branch", "main", "-p", "demo-repo",
+        "--watch",
+    )  # fmt: skip
+    exp_id = submitted(result)
+    status = json.loads(server.cli("experiments", "status", exp_id, "--json").stdout)
+    assert (status["status"], status["commit_sha"], status["branch"]) == ("Succeeded", sha, "main")
+    logs = server.cli("experiments", "logs", exp_id, "--follow")
+    assert logs.stdout.count("DONE type=worker") == 4
+    clone = server.cli("experiments", "logs", exp_id, "--step", "Cloning")
+    assert clone.returncode == 0 and clone.stdout.strip()
+
+
+def test_a_failing_experiment_exits_non_zero_with_one_line(
+    server: LiveServer, repo: Path, tmp_path: Path
+) -> None:
+    failing = tmp_path / "failing"
+    subprocess.run(["cp", "-r", str(repo), str(failing)], check=True)
+    manifest = failing / "aichor_manifests/manifest.yaml"
+    manifest.write_text(
+        manifest.read_text().replace("python -m demo.main", 'python -c "raise SystemExit(3)"')
+    )
+    result = server.cli("experiments", "submit", "local", "--watch", cwd=failing)
+    exp_id = json.loads(result.stdout)["experiment_id"]
+    assert result.returncode != 0
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"aichor: error: experiment {exp_id} Failed: ")
+    cancel = server.cli("experiments", "cancel", exp_id)
+    assert cancel.returncode == 1 and cancel.stderr.count("\n") == 1
+
+    again = submitted(server.cli("experiments", "resubmit", exp_id))
+    assert again != exp_id
+    status = json.loads(server.cli("experiments", "status", again, "--json").stdout)
+    assert status["resubmitted_from"] == exp_id
+
+
+def test_unknown_experiment_and_project_are_one_line(server: LiveServer, repo: Path) -> None:
+    for args in (
+        ["experiments", "status", "00000000-0000-0000-0000-000000000000"],
+        ["experiments", "list", "-p", "no-such-project"],
+        ["experiments", "submit", "local", "-p", "no-such-project"],
+    ):
+        result = server.cli(*args, cwd=repo)
+        assert result.returncode == 1, args
+        assert result.stderr.startswith("aichor: error: ") and result.stderr.count("\n") == 1
+        assert "not found" in result.stderr

@@ -87,14 +87,7 @@ def _engine_id(client: Any, name: str | None) -> str | None:
 
 
 # -- projects --------------------------------------------------------------------------------
-_PROJECT_COLUMNS = (
-    "id",
-    "name",
-    "vcs_provider",
-    "repository_url",
-    "engine_ids",
-    "default_engine_id",
-)
+_PROJECT_COLUMNS = ("name", "id", "repository_url")
 
 
 @projects_app.command("list")
@@ -133,7 +126,8 @@ def projects_create(
             "engine_ids": ids,
             "default_engine_id": default,
         }
-        render([client.create_project(body)], _PROJECT_COLUMNS, as_json)
+        created = client.create_project({k: v for k, v in body.items() if v is not None})
+        render([created], _PROJECT_COLUMNS, as_json)
 
 
 @projects_app.command("update")

@@ -18,7 +18,7 @@ from aichor.errors import AichorError, Unauthorized
 if TYPE_CHECKING:
     from aichor.client import Client
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_URL = "http://127.0.0.1:8080"  # `aichor server`'s default (AICHOR_PORT)
 
 
 @dataclass(frozen=True)

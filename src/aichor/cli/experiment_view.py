@@ -34,7 +34,16 @@ _TERMINAL = frozenset({"Succeeded", "Failed", "Cancelled"})
 
 
 def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+    return value.strftime("%m-%d %H:%M:%S") if value is not None else "-"
+
+
+def _columns(table: Table, names: tuple[str, ...], wrapped: str) -> None:
+    """Every column on one line except `wrapped`, which takes what width is left."""
+    for name in names:
+        if name == wrapped:
+            table.add_column(name, overflow="fold", ratio=1)
+        else:
+            table.add_column(name, no_wrap=True)
 
 
 def _styled(status: str) -> str:
@@ -46,8 +55,7 @@ def experiments_table(items: list[ExperimentSummary]) -> Table:
     from rich.table import Table  # imported here: see module docstring
 
     table = Table(box=None, header_style="bold")
-    for column in ("ID", "STATUS", "STEP", "SOURCE", "USER", "MESSAGE", "CREATED"):
-        table.add_column(column, overflow="fold")
+    _columns(table, ("ID", "STATUS", "STEP", "SOURCE", "MESSAGE", "CREATED"), "MESSAGE")
     for exp in items:
         source = (exp.commit_sha or "")[:10] if exp.source_kind == "commit" else "archive"
         table.add_row(
@@ -55,8 +63,7 @@ def experiments_table(items: list[ExperimentSummary]) -> Table:
             _styled(exp.status),
             exp.current_step or "-",
             source,
-            exp.user_email or "-",
-            (exp.message or "")[:50],
+            (exp.message or "")[:60],
             _when(exp.created_at),
         )
     return table
@@ -71,8 +78,7 @@ def steps_table(exp: ExperimentView) -> Table:
         header_style="bold",
         title_justify="left",
     )
-    for column in ("STEP", "STATUS", "STARTED", "FINISHED", "MESSAGE"):
-        table.add_column(column, overflow="fold")
+    _columns(table, ("STEP", "STATUS", "STARTED", "FINISHED", "MESSAGE"), "MESSAGE")
     for step in exp.steps:
         table.add_row(
             step.step,
@@ -88,8 +94,7 @@ def replicas_table(exp: ExperimentView) -> Table:
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
-    for column in ("REPLICA", "TYPE", "STATUS", "EXIT", "RESTARTS", "REASON"):
-        table.add_column(column, overflow="fold")
+    _columns(table, ("REPLICA", "TYPE", "STATUS", "EXIT", "RESTARTS", "REASON"), "REASON")
     for rep in exp.replicas:
         exit_code = "-" if rep.exit_code is None else str(rep.exit_code)
         table.add_row(
@@ -153,7 +158,7 @@ def _watch_plain(
     while True:
         exp = client.get_experiment(experiment_id)
         for step in exp.steps:
-            if seen.get(step.step) != step.status:
+            if step.status != "Initialize" and seen.get(step.step) != step.status:
                 seen[step.step] = step.status
                 note = f": {step.message}" if step.message else ""
                 sys.stderr.write(f"{step.step} {step.status}{note}\n")

@@ -11,13 +11,17 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from aichor.cli import experiment_view
 from aichor.cli.config import make_client
 from aichor.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from aichor.client import Client
+    from aichor.client.views import ExperimentView
 
 app = typer.Typer(
     help="Submit experiments to the aichor server and follow them.", no_args_is_help=True
@@ -70,7 +74,7 @@ def _emit(payload: Any) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str))
 
 
-def _submitted(exp: Any, watch: bool, client: Any) -> None:
+def _submitted(exp: ExperimentView, watch: bool, client: Client) -> None:
     _emit({"experiment_id": exp.experiment_id, "status": exp.status, "project": exp.project})
     sys.stdout.flush()
     if watch:
@@ -203,9 +207,22 @@ def logs(
     if replica and step_name:
         raise InvalidInput("--replica and --step are exclusive", field="--step")
     with make_client() as client:
-        experiment_view.print_logs(
-            client, experiment_id, source=replica or step_name, follow=follow
+        source = _replica_name(client, experiment_id, replica) if replica else step_name
+        experiment_view.print_logs(client, experiment_id, source=source, follow=follow)
+
+
+def _replica_name(client: Client, experiment_id: str, replica: str) -> str:
+    """`worker-0` stands for `<experiment short name>-worker-0`, as `aichor run` shows it."""
+    names = [r.name for r in client.get_experiment(experiment_id).replicas]
+    if replica in names:
+        return replica
+    matches = [name for name in names if name.endswith(f"-{replica}")]
+    if len(matches) != 1:
+        known = ", ".join(names) or "none yet"
+        raise InvalidInput(
+            f"no replica {replica!r} in {experiment_id} (replicas: {known})", field="--replica"
         )
+    return matches[0]
 
 
 @app.command()

@@ -298,7 +298,8 @@ def error_from_response(response: httpx.Response) -> AichorError:
     if status == 429:
         return RateLimited(message)
     if status == 401:
-        return Unauthorized(f"{message} (run `aichor login`)")
+        with_token = "authorization" in response.request.headers
+        return Unauthorized(f"{message} (run `aichor login`)" if with_token else message)
     if status == 403:
         return Forbidden(message)
     if status == 404:
