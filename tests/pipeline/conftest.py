@@ -81,6 +81,7 @@ def write_repo(
     command: str = "python -c \"print('hello from aichor')\"",
     count: int = 1,
     cpus: float = 0.25,
+    files: dict[str, str] | None = None,
 ) -> str:
     """A git repository with the experiment at `aichor/manifest.yaml`; returns the commit SHA."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,6 +90,8 @@ def write_repo(
         MANIFEST.format(command=command, count=count, cpus=cpus)
     )
     (folder / "Dockerfile").write_text(DOCKERFILE)
+    for name, text in (files or {}).items():
+        (folder / name).write_text(text)
     git = ["git", "-C", str(folder), "-c", "user.email=t@example.com", "-c", "user.name=T"]
     if not (folder / ".git").exists():
         subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
