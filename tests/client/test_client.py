@@ -75,7 +75,7 @@ def test_login_posts_credentials_and_parses_the_token() -> None:
             200,
             json={
                 "token": "secret",
-                "user": {"id": "u1", "email": "a@b.c", "roles": ["User"]},
+                "user": {"id": "u1", "email": "a@b.c", "name": "A", "roles": ["User"]},
                 "organisation": {"id": "o1", "name": "default"},
             },
         )
@@ -186,7 +186,9 @@ def test_logs_page_and_lists() -> None:
             assert request.url.params["source"] == "worker-0"
             lines = [{"timestamp": "2026-01-01T00:00:00Z", "source": "worker-0", "text": "hello"}]
             return httpx.Response(200, json={"lines": lines, "next": 1, "finished": True})
-        return httpx.Response(200, json=[{"id": "e1", "name": "local", "kind": "local"}])
+        engine = {"id": "e1", "name": "local", "kind": "local", "cpus": 2, "memory_gib": 4,
+                  "gpus": {}, "settings": {}, "created_at": "2026-01-01T00:00:00Z"}  # fmt: skip
+        return httpx.Response(200, json=[engine])
 
     client = client_with(handler)
     page = client.read_logs("x", source="worker-0")

@@ -328,4 +328,4 @@ def users_invite(
 def users_invitations(as_json: JsonOpt = False) -> None:
     """Pending invitations."""
     with make_client() as client:
-        render(client.list_invitations(), ("id", "email", "link", "expires_at"), as_json)
+        render(client.list_invitations(), ("id", "email", "roles", "expires_at"), as_json)

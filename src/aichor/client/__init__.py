@@ -1,8 +1,9 @@
 """Typed HTTP client of the aichor REST API (docs/api.md), one method per route.
 
 Used by the CLI only (the server never calls itself). Responses are parsed into the pydantic
-shapes of views.py; HTTP errors become `aichor.errors` exceptions carrying the server's one-line
-message, and a server that cannot be reached becomes one line naming the URL.
+shapes of aichor.schemas (re-exported by views.py); HTTP errors become `aichor.errors`
+exceptions carrying the server's one-line message, and a server that cannot be reached becomes
+one line naming the URL.
 May import: httpx, pydantic, aichor.errors, aichor.schemas.
 """
 
@@ -19,11 +20,13 @@ from aichor.client.views import (
     EngineView,
     ExperimentPage,
     ExperimentView,
+    InvitationCreated,
     InvitationView,
     LoginView,
     LogPage,
     MeView,
     ProjectView,
+    TokenCreated,
     TokenView,
     UserView,
     VariableView,
@@ -85,8 +88,8 @@ class Client:
     def list_tokens(self) -> list[TokenView]:
         return self._parse_list(TokenView, self._call("GET", "/api/tokens"))
 
-    def create_token(self, name: str) -> TokenView:
-        return self._parse(TokenView, self._call("POST", "/api/tokens", json={"name": name}))
+    def create_token(self, name: str) -> TokenCreated:
+        return self._parse(TokenCreated, self._call("POST", "/api/tokens", json={"name": name}))
 
     def revoke_token(self, token_id: str) -> None:
         self._call("DELETE", f"/api/tokens/{token_id}")
@@ -102,9 +105,9 @@ class Client:
     def list_invitations(self) -> list[InvitationView]:
         return self._parse_list(InvitationView, self._call("GET", "/api/invitations"))
 
-    def invite(self, email: str, roles: list[str], project_ids: list[str]) -> InvitationView:
+    def invite(self, email: str, roles: list[str], project_ids: list[str]) -> InvitationCreated:
         body = {"email": email, "roles": roles, "project_ids": project_ids}
-        return self._parse(InvitationView, self._call("POST", "/api/invitations", json=body))
+        return self._parse(InvitationCreated, self._call("POST", "/api/invitations", json=body))
 
     # -- projects, members and variables -------------------------------------------------
     def list_projects(self) -> list[ProjectView]:

@@ -1,17 +1,22 @@
-"""The shapes the client parses the server's JSON into (docs/api.md).
+"""The shapes the client parses the server's JSON into: those of aichor.schemas, re-exported.
 
-Experiments come from aichor.schemas.experiments; the account, project and engine shapes are
-defined here until their aichor.schemas modules land. All ignore unknown fields, so that a
-newer server does not break an older CLI.
+One definition for both sides of the wire (docs/api.md); pydantic ignores unknown fields, so a
+newer server that adds fields does not break an older CLI.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict
-
+from aichor.schemas.accounts import (
+    InvitationCreated,
+    InvitationView,
+    LoginView,
+    MeView,
+    OrganisationRef,
+    TokenCreated,
+    TokenView,
+    UserView,
+)
+from aichor.schemas.engines import EngineView
 from aichor.schemas.experiments import (
     ExperimentPage,
     ExperimentSummary,
@@ -21,12 +26,14 @@ from aichor.schemas.experiments import (
     ReplicaView,
     StepView,
 )
+from aichor.schemas.projects import ProjectView, VariableView
 
 __all__ = [
     "EngineView",
     "ExperimentPage",
     "ExperimentSummary",
     "ExperimentView",
+    "InvitationCreated",
     "InvitationView",
     "LogLineView",
     "LogPage",
@@ -36,75 +43,8 @@ __all__ = [
     "ProjectView",
     "ReplicaView",
     "StepView",
+    "TokenCreated",
     "TokenView",
     "UserView",
     "VariableView",
 ]
-
-
-class _View(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class OrganisationRef(_View):
-    id: str
-    name: str
-
-
-class UserView(_View):
-    id: str
-    email: str
-    name: str | None = None
-    roles: list[str] = []
-
-
-class MeView(UserView):
-    organisation: OrganisationRef
-
-
-class LoginView(_View):
-    token: str
-    user: UserView
-    organisation: OrganisationRef
-
-
-class TokenView(_View):
-    id: str
-    name: str
-    prefix: str | None = None
-    token: str | None = None
-    created_at: datetime | None = None
-
-
-class InvitationView(_View):
-    id: str
-    email: str
-    link: str | None = None
-    expires_at: datetime | None = None
-
-
-class ProjectView(_View):
-    id: str
-    name: str
-    vcs_provider: str | None = None
-    repository_url: str | None = None
-    engine_ids: list[str] = []
-    default_engine_id: str | None = None
-
-
-class EngineView(_View):
-    id: str
-    name: str
-    kind: str
-    cpus: float | None = None
-    memory_gib: float | None = None
-    gpus: dict[str, int] = {}
-    settings: dict[str, Any] = {}
-
-
-class VariableView(_View):
-    id: str
-    name: str
-    value: str | None = None
-    kind: str = "runtime"
-    sensitive: bool = False
