@@ -11,7 +11,7 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from aichor.db import tables
@@ -21,6 +21,7 @@ from aichor.services.access import ORG_ADMIN, USER
 from aichor.settings import Settings
 
 DEFAULT_ADMIN_EMAIL = "admin@aichor.local"
+_BOOTSTRAP_LOCK = 0x41_49_43_42  # "AICB"
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,12 @@ class FirstAdmin:
 
 
 def bootstrap(session: Session, settings: Settings) -> FirstAdmin | None:
-    """Create the defaults on an empty database; None when it was already set up."""
+    """Create the defaults on an empty database; None when it was already set up.
+
+    On PostgreSQL a transaction-scoped advisory lock makes concurrent first starts wait for
+    each other (SQLite serialises writers by itself)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BOOTSTRAP_LOCK})
     if session.scalar(select(func.count()).select_from(tables.Organisation)):
         return None
     organisation = tables.Organisation(name="default")
