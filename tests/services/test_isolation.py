@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from aichor.db.session import Session
-from aichor.errors import Conflict, Forbidden, NotFound, Unauthorized
+from aichor.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from aichor.schemas.engines import CreateEngine
 from aichor.schemas.projects import CreateProject, CreateVariable
 from aichor.services import accounts, engines, projects, tokens, usage, variables
@@ -99,3 +99,17 @@ def test_passwords_are_argon2_and_emails_unique(db: Session) -> None:
     assert not accounts.verify_password(None, "anything")
     with pytest.raises(Conflict):
         accounts.create_user(db, email="someone@example.org", password=None)
+
+
+def test_a_user_in_two_organisations_names_one_to_log_in(db: Session) -> None:
+    a, _p, _e = _tenant(db, "a")
+    a.user.password_hash = accounts.hash_password(PASSWORD)
+    b_org = make_org(db, "b")
+    accounts.add_member(db, organisation_id=b_org.id, user_id=a.user_id, roles=["User"])
+    db.commit()
+    with pytest.raises(InvalidInput) as error:
+        accounts.login(db, email=a.user.email, password=PASSWORD)
+    assert error.value.field == "organisation"
+    actor = accounts.login(db, email=a.user.email, password=PASSWORD, organisation="b")
+    assert actor.organisation_id == b_org.id
+    assert actor.roles == frozenset({"User"})
