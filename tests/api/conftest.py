@@ -18,7 +18,7 @@ from tests.db.databases import db, db_engine, db_settings  # noqa: F401
 with warnings.catch_warnings():
     # Starlette suggests httpx2; the TestClient works with httpx, which the project uses.
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
+    from fastapi.testclient import TestClient as TestClient
 
 
 @pytest.fixture(scope="module")
