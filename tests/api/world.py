@@ -14,7 +14,7 @@ from aichor.db.session import Session
 from aichor.lifecycle import ExperimentStatus, Step
 from aichor.schemas.engines import CreateEngine
 from aichor.schemas.projects import CreateProject, CreateVariable
-from aichor.services import accounts, engines, invitations, projects, tokens, usage, variables
+from aichor.services import accounts, engines, invitations, projects, tokens, variables
 from aichor.services.access import Actor, actor_for
 from aichor.settings import Settings
 
@@ -136,11 +136,19 @@ def make_experiment(
     )
     session.add(experiment)
     session.flush()
-    usage.record_usage(
-        session,
-        experiment=experiment,
-        started_at=ended - timedelta(hours=1),
-        ended_at=ended,
-        gpu_product="A100",
+    session.add(
+        tables.UsageRecord(
+            organisation_id=experiment.organisation_id,
+            project_id=project_id,
+            user_id=actor.user_id,
+            engine_id=engine_id,
+            experiment_id=experiment.id,
+            cpu_seconds=2 * 3600,
+            memory_gib_seconds=4 * 3600,
+            gpu_seconds={"A100": 3600},
+            started_at=ended - timedelta(hours=1),
+            ended_at=ended,
+        )
     )
+    session.flush()
     return experiment

@@ -1,8 +1,7 @@
-"""Usage records and their cost: CPU-, memory GiB- and GPU-seconds requested while an
-experiment ran, priced with the organisation's rates and summed over a period.
-
-The pipeline calls `record_usage` when an experiment leaves Running; FinOps Admins and
-Organization Admins read reports. A record that straddles the period is counted pro rata.
+"""Usage and cost: the usage records (CPU-, memory GiB- and GPU-seconds requested while an
+experiment ran, written by `pipeline.outcome.record_usage`) priced with the organisation's rates
+and summed over a period. FinOps Admins and Organization Admins read the reports; a record that
+straddles the period is counted pro rata.
 """
 
 from __future__ import annotations
@@ -20,35 +19,6 @@ from aichor.services import audit
 from aichor.services.access import FINOPS_ADMIN, Actor, require_role
 
 HOUR = 3600.0
-
-
-def record_usage(
-    session: Session,
-    *,
-    experiment: tables.Experiment,
-    started_at: datetime,
-    ended_at: datetime,
-    gpu_product: str = "",
-) -> tables.UsageRecord:
-    """Write (or rewrite) the experiment's usage record from what it requested."""
-    seconds = max((ended_at - started_at).total_seconds(), 0.0)
-    row = session.scalars(
-        select(tables.UsageRecord).where(tables.UsageRecord.experiment_id == experiment.id)
-    ).one_or_none()
-    if row is None:
-        row = tables.UsageRecord(experiment_id=experiment.id)
-        session.add(row)
-    row.organisation_id = experiment.organisation_id
-    row.project_id = experiment.project_id
-    row.user_id = experiment.user_id
-    row.engine_id = experiment.engine_id
-    row.cpu_seconds = experiment.requested_cpus * seconds
-    row.memory_gib_seconds = experiment.requested_memory_gib * seconds
-    gpus = experiment.requested_gpus * seconds
-    row.gpu_seconds = {gpu_product or "gpu": gpus} if gpus else {}
-    row.started_at, row.ended_at = started_at, ended_at
-    session.flush()
-    return row
 
 
 def get_prices(session: Session, actor: Actor) -> Prices:
