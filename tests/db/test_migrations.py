@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
 from aichor.db import tables
-from aichor.db.migrate import current_revision, head_revision, upgrade_database
+from aichor.db.migrate import alembic_config, current_revision, head_revision, upgrade_database
 from aichor.db.session import Engine, Session, session
 from aichor.settings import Settings
 
 
 def test_upgrade_reaches_head_and_is_idempotent(db_settings: Settings, db_engine: Engine) -> None:
     upgrade_database(db_settings)
-    assert current_revision(db_settings) == head_revision() == "0001"
+    assert current_revision(db_settings) == head_revision() == "0002"
 
 
 def test_migrated_schema_matches_the_tables(db_engine: Engine) -> None:
@@ -56,3 +57,12 @@ def test_session_rolls_back_on_error(db_engine: Engine) -> None:
         pass
     with session(db_engine) as s:
         assert s.scalars(select(tables.Organisation)).all() == []
+
+
+def test_downgrade_to_nothing_and_back(db_settings: Settings, db_engine: Engine) -> None:
+    with db_engine.connect() as connection:
+        command.downgrade(alembic_config(connection), "base")
+        connection.commit()
+    assert current_revision(db_settings) is None
+    upgrade_database(db_settings)
+    assert current_revision(db_settings) == head_revision()

@@ -85,7 +85,10 @@ class Membership(Base):
     FinOpsAdmin."""
 
     __tablename__ = "membership"
-    __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "user_id"),
+        Index("ix_membership_user", "user_id"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
@@ -95,6 +98,7 @@ class Membership(Base):
 
 class Invitation(Base):
     __tablename__ = "invitation"
+    __table_args__ = (Index("ix_invitation_org_created", "organisation_id", "created_at"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(320))
@@ -151,6 +155,7 @@ class ProjectEngine(Base):
 
 class ProjectMember(Base):
     __tablename__ = "project_member"
+    __table_args__ = (Index("ix_project_member_user", "user_id"),)
     project_id: Mapped[str] = mapped_column(
         ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
     )
@@ -210,6 +215,7 @@ class Experiment(Base):
     __table_args__ = (
         Index("ix_experiment_project_created", "project_id", "created_at"),
         Index("ix_experiment_queue", "engine_id", "status", "priority", "created_at"),
+        Index("ix_experiment_due", "status", "claim_expires_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
