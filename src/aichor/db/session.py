@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -32,19 +33,26 @@ def make_engine(settings: Settings) -> Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = _create(url, settings)
+            engine = _create(url)
             _engines[url] = engine
             _factories[id(engine)] = sessionmaker(engine, expire_on_commit=False)
         return engine
 
 
-def _create(url: str, settings: Settings) -> Engine:
+def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
-        settings.home.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "do_connect", _sqlite_directory)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_directory(dialect: Any, _record: Any, cargs: Any, _cparams: Any) -> None:
+    """Create the database file's directory on first connection (not when the app is built)."""
+    database = cargs[0] if cargs else ""
+    if database and database != ":memory:" and not str(database).startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
