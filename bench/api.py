@@ -1,0 +1,303 @@
+"""Control-plane API at scale, on SQLite and PostgreSQL, in one run.
+
+For each database: a real `aichor server` (one pipeline worker thread) on a fresh database;
+1. resident memory of the server process, idle;
+2. submissions per second: 1,000 archive submissions over HTTP from 8 client threads, queued
+   behind one experiment that fills the engine (so they stay queued);
+3. resident memory while the server tracks those 1,000 queued experiments;
+4. 99,000 more experiments (with their steps) inserted directly, then `GET` experiment-list
+   latency p50/p99 over first pages, filtered pages and deep cursor pages (100,000 rows).
+
+Usage: .venv/bin/python -m bench.api [--submissions N] [--rows N] [--write-docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import psycopg
+from sqlalchemy import create_engine, insert, select
+
+from aichor.db import tables
+from aichor.lifecycle import STEP_ORDER, ExperimentStatus, Step, StepStatus
+from bench.machine import describe_machine, write_section
+
+AICHOR = Path(sys.executable).parent / "aichor"
+POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+EMAIL, PASSWORD = "bench@example.com", "bench password 123"
+MANIFEST = """\
+kind: AIchorManifest
+apiVersion: 0.2.3
+builder: {{image: bench, dockerfile: ./Dockerfile, context: .}}
+spec:
+  operator: jobset
+  image: bench
+  command: {command}
+  types:
+    worker: {{count: 1, resources: {{cpus: {cpus}, ramRatio: 0.1}}}}
+"""
+
+
+def archive(command: str, cpus: float) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, text in (
+            ("manifest.yaml", MANIFEST.format(command=command, cpus=cpus)),
+            ("Dockerfile", "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\n"),
+        ):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(home: Path, url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AICHOR_")}
+    env.update(
+        AICHOR_HOME=str(home),
+        AICHOR_DATABASE_URL=url,
+        AICHOR_PORT=str(port),
+        AICHOR_ADMIN_EMAIL=EMAIL,
+        AICHOR_ADMIN_PASSWORD=PASSWORD,
+        AICHOR_WORKERS="1",
+    )
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen([str(AICHOR), "server"], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/api/openapi.json", timeout=1).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
+def rss_mib(process: subprocess.Popen[bytes]) -> float:
+    return psutil.Process(process.pid).memory_info().rss / 2**20
+
+
+def submit_many(base: str, token: str, count: int, data: bytes) -> float:
+    """Submissions per second over `count` archive uploads from 8 threads."""
+
+    def one(_: int) -> None:
+        with httpx.Client(base_url=base, timeout=60, headers={"Authorization": token}) as client:
+            for _ in range(count // 8):
+                response = client.post(
+                    "/api/projects/default/experiments",
+                    data={"manifest_path": "manifest.yaml"},
+                    files={"archive": ("a.tar.gz", data, "application/gzip")},
+                )
+                response.raise_for_status()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(8)))
+    return (count // 8 * 8) / (time.perf_counter() - started)
+
+
+def bulk_insert(url: str, rows: int) -> None:
+    """`rows` finished experiments with their six steps, older than the submitted ones."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        project = connection.execute(
+            select(tables.Project).where(tables.Project.name == "default")
+        ).one()
+        user_id = connection.execute(
+            select(tables.User.id).where(tables.User.email == EMAIL)
+        ).scalar_one()
+        start = datetime.now(UTC) - timedelta(days=400)
+        statuses = [ExperimentStatus.SUCCEEDED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED]
+        for chunk in range(0, rows, 5000):
+            experiments, steps = [], []
+            for n in range(chunk, min(chunk + 5000, rows)):
+                experiment_id = str(uuid.uuid4())
+                experiments.append(
+                    {
+                        "id": experiment_id,
+                        "organisation_id": project.organisation_id,
+                        "project_id": project.id,
+                        "engine_id": project.default_engine_id,
+                        "user_id": user_id,
+                        "source_kind": "commit",
+                        "commit_sha": f"{n:040x}",
+                        "branch": f"branch-{n % 20}",
+                        "manifest_path": "manifest.yaml",
+                        "status": statuses[n % 3],
+                        "current_step": Step.COMPLETED,
+                        "created_at": start + timedelta(seconds=n),
+                        "updated_at": start,
+                        "author": EMAIL,
+                        "message": "bench",
+                        "archive_key": "",
+                        "manifest_text": "",
+                        "operator": "jobset",
+                        "requested_cpus": 1.0,
+                        "requested_memory_gib": 1.0,
+                        "requested_gpus": 0,
+                        "priority": 0,
+                        "workload_name": "",
+                        "cancel_requested": False,
+                        "failure_reason": "",
+                        "failed_replica": "",
+                    }
+                )
+                steps += [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "experiment_id": experiment_id,
+                        "step": step,
+                        "position": i,
+                        "status": StepStatus.SUCCEEDED,
+                        "message": "",
+                    }
+                    for i, step in enumerate(STEP_ORDER)
+                ]
+            connection.execute(insert(tables.Experiment), experiments)
+            connection.execute(insert(tables.ExperimentStep), steps)
+    engine.dispose()
+
+
+def list_latencies(base: str, token: str, repeats: int) -> list[float]:
+    timings: list[float] = []
+    with httpx.Client(base_url=base, timeout=60, headers={"Authorization": token}) as client:
+        path = "/api/projects/default/experiments"
+        deep = client.get(path, params={"limit": 200}).json()["next_cursor"]
+        for _ in range(20):  # walk 4,000 rows in
+            deep = client.get(path, params={"limit": 200, "cursor": deep}).json()["next_cursor"]
+        variants: list[dict[str, Any]] = [
+            {},
+            {"status": "Failed"},
+            {"branch": "branch-7"},
+            {"user": EMAIL},
+            {"cursor": deep},
+        ]
+        for n in range(repeats):
+            started = time.perf_counter()
+            client.get(path, params=variants[n % len(variants)]).raise_for_status()
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
+def measure(kind: str, submissions: int, rows: int) -> dict[str, float]:
+    home = Path(tempfile.mkdtemp(prefix=f"bench-api-{kind}-"))
+    name = f"aichor_bench_{uuid.uuid4().hex[:8]}"
+    if kind == "sqlite":
+        url = f"sqlite:///{home / 'aichor.db'}"
+    else:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    server, base = start_server(home, url)
+    try:
+        token = (
+            "Bearer "
+            + httpx.post(
+                f"{base}/api/auth/login", json={"email": EMAIL, "password": PASSWORD}
+            ).json()["token"]
+        )
+        time.sleep(2)
+        idle = rss_mib(server)
+        cores = psutil.cpu_count()
+        blocker = submit_many(base, token, 8, archive("sleep 3600", float(cores or 1)))
+        del blocker
+        rate = submit_many(base, token, submissions, archive("true", 1.0))
+        time.sleep(3)
+        tracking = rss_mib(server)
+        bulk_insert(url, rows - submissions - 8)
+        timings = list_latencies(base, token, 500)
+    finally:
+        server.terminate()
+        server.wait(60)
+        _stop_runs(home)
+        if kind == "postgresql":
+            with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        shutil.rmtree(home, ignore_errors=True)
+    quantiles = statistics.quantiles(timings, n=100)
+    return {
+        "rate": rate,
+        "p50": quantiles[49] * 1000,
+        "p99": quantiles[98] * 1000,
+        "idle": idle,
+        "tracking": tracking,
+    }
+
+
+def _stop_runs(home: Path) -> None:
+    """The blocking experiments' detached supervisors outlive the server: cancel them."""
+    for run in (home / "runs").glob("*"):
+        (run / "cancel").touch()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(
+        not (run / "outcome.json").exists() for run in (home / "runs").glob("*")
+    ):
+        time.sleep(0.2)
+
+
+def render(results: dict[str, dict[str, float]], submissions: int, rows: int) -> str:
+    lines = [
+        "## Control-plane API (`bench/api.py`)",
+        "",
+        describe_machine(),
+        "",
+        f"{submissions} archive submissions over HTTP from 8 client threads; list latency over "
+        f"500 `GET /api/projects/default/experiments` (first page, status/branch/user filters, "
+        f"a cursor 4,000 rows deep) with {rows:,} experiments; server RSS idle and while "
+        f"tracking {submissions} queued experiments.",
+        "",
+        "| database | submissions/s | list p50 | list p99 | RSS idle | RSS with queue |",
+        "|---|---|---|---|---|---|",
+    ]
+    for kind, r in results.items():
+        lines.append(
+            f"| {kind} | {r['rate']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | "
+            f"{r['idle']:.0f} MiB | {r['tracking']:.0f} MiB |"
+        )
+    lines.append("")
+    lines.append("Targets: ≥ 200 submissions/s and list p99 < 50 ms on PostgreSQL; RSS < 300 MB.")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    results = {
+        kind: measure(kind, args.submissions, args.rows) for kind in ("sqlite", "postgresql")
+    }
+    text = render(results, args.submissions, args.rows)
+    print(text)
+    if args.write_docs:
+        write_section("api", text)
+
+
+if __name__ == "__main__":
+    main()
