@@ -1,8 +1,9 @@
 """Where aichor keeps its state and how the server runs. Built once from the environment.
 
-Every field reads `AICHOR_<NAME>` (e.g. `AICHOR_DATABASE_URL`, `AICHOR_PORT`); a `.env` file
-in the working directory is read too. Nothing here does I/O except `secret()`, which creates
-`<home>/secret.key` the first time it is needed.
+Every field reads `AICHOR_<NAME>` (e.g. `AICHOR_DATABASE_URL`, `AICHOR_PORT`). `from_env` also
+reads the same names from config files, with lower priority than the environment: `.env` in the
+working directory, `<home>/aichor.env`, and the file named by `AICHOR_CONFIG`. Nothing here
+writes except `secret()`, which creates `<home>/secret.key` the first time it is needed.
 """
 
 from __future__ import annotations
@@ -73,8 +74,13 @@ class Settings(BaseSettings):
 
     @classmethod
     def from_env(cls) -> Settings:
-        """Settings from `AICHOR_*` variables (the CLI and the server both start here)."""
-        return cls()
+        """Settings from `AICHOR_*` variables and config files (the CLI and the server start
+        here); a later file wins over an earlier one, the environment over every file."""
+        home = Path(os.environ.get("AICHOR_HOME") or _default_home()).expanduser()
+        files = [Path(".env"), home / "aichor.env"]
+        if os.environ.get("AICHOR_CONFIG"):
+            files.append(Path(os.environ["AICHOR_CONFIG"]).expanduser())
+        return cls(_env_file=tuple(files))
 
     @property
     def cache_override(self) -> Path | None:

@@ -47,3 +47,18 @@ def test_the_secret_key_is_generated_once_and_private(tmp_path: Path) -> None:
     given = Settings.model_validate({"home": tmp_path, "secret_key": "hidden-value"})
     assert given.secret() == "hidden-value"
     assert "hidden-value" not in repr(given)
+
+
+def test_config_files_under_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AICHOR_HOME", str(tmp_path))
+    monkeypatch.delenv("AICHOR_PORT", raising=False)
+    (tmp_path / "aichor.env").write_text("AICHOR_PORT=9100\nAICHOR_WORKERS=3\n")
+    extra = tmp_path / "extra.env"
+    extra.write_text("AICHOR_WORKERS=5\n")
+    monkeypatch.setenv("AICHOR_CONFIG", str(extra))
+    settings = Settings.from_env()
+    assert (settings.port, settings.workers) == (9100, 5)
+    monkeypatch.setenv("AICHOR_WORKERS", "7")
+    assert Settings.from_env().workers == 7
