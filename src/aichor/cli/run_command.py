@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from aichor.cli.run_plain import PlainView
+from aichor.home import AichorHome
 from aichor.lifecycle import ExperimentStatus
 from aichor.runner import LocalRun, run_local
-from aichor.settings import Settings
 
 if TYPE_CHECKING:
     from aichor.cli.run_view import LiveView
@@ -35,7 +35,7 @@ def run(
     with _view() as view:
         outcome = run_local(
             LocalRun(repo_dir=directory, manifest_path=manifest, message=message),
-            Settings.from_env(),
+            AichorHome.from_env(),
             view,
         )
     if outcome.status == ExperimentStatus.SUCCEEDED:

@@ -9,11 +9,11 @@ import uuid
 from pathlib import Path
 
 from aichor.experiment_env import ExperimentFacts
-from aichor.settings import Settings
+from aichor.home import AichorHome
 
 
 def local_facts(
-    repo_dir: Path, experiment_id: str, settings: Settings, *, message: str | None
+    repo_dir: Path, experiment_id: str, settings: AichorHome, *, message: str | None
 ) -> ExperimentFacts:
     """Facts for `aichor run`: buckets are local folders under AICHOR_HOME, VCS_TYPE is `local`."""
     project = repo_dir.name or "project"

@@ -19,13 +19,13 @@ from aichor.engines.base import BuildRequest, ImageRef, RunOutcome, RunPolicy, W
 from aichor.engines.local import LocalEngine
 from aichor.errors import InvalidInput, NotFound
 from aichor.experiment_env import ExperimentFacts, merged_env
+from aichor.home import AichorHome
 from aichor.lifecycle import ExperimentStatus, Step, StepStatus
 from aichor.manifest import Manifest, load_manifest_file
 from aichor.operators.base import RunContext, short_name
 from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
 from aichor.runner.facts import local_facts
 from aichor.runner.preflight import check_command
-from aichor.settings import Settings
 
 _T = TypeVar("_T")
 
@@ -50,7 +50,7 @@ class LocalRun:
     message: str | None = None
 
 
-def run_local(run: LocalRun, settings: Settings, reporter: RunReporter) -> RunOutcome:
+def run_local(run: LocalRun, settings: AichorHome, reporter: RunReporter) -> RunOutcome:
     """Build, plan, submit and follow one experiment on this machine; return how it ended."""
     repo_dir = run.repo_dir.resolve()
     if not repo_dir.is_dir():
