@@ -1,0 +1,82 @@
+"""Claims: one owner at a time, a lost claim writes nothing, an expired lease is taken over,
+dead workers' claims are freed; the queue admits whole gangs in FIFO order within priority."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from aichor.db import tables
+from aichor.db.session import Engine, Session, session
+from aichor.lifecycle import ExperimentStatus, Step
+from aichor.pipeline import claim, queue
+from aichor.services import experiments
+from tests.pipeline.conftest import World, tar_of, write_repo
+
+LEASE = timedelta(seconds=30)
+
+
+def _submit(world: World, db: Session, repo: Path, cpus: float) -> str:
+    write_repo(repo, cpus=cpus)
+    view = experiments.submit_local(
+        db,
+        world.actor,
+        settings=world.settings,
+        project="demo",
+        archive=tar_of(repo),
+        manifest_path="aichor/manifest.yaml",
+    )
+    return view.id
+
+
+def test_queue_admits_whole_gangs_in_order(
+    world: World, db: Session, db_engine: Engine, tmp_path: Path
+) -> None:
+    first = _submit(world, db, tmp_path / "a", 1.5)
+    second = _submit(world, db, tmp_path / "b", 1)
+    third = _submit(world, db, tmp_path / "c", 0.25)
+    with session(db_engine) as s:
+        assert queue.admit(s, world.engine.id) == 1  # 1.5 of 2 CPUs; the next (1) does not fit
+    with session(db_engine) as s:
+        steps = {e.id: e.current_step for e in s.query(tables.Experiment)}
+    assert steps == {first: Step.CLONING, second: Step.WAITING, third: Step.WAITING}
+    db.expire_all()
+    cancelled = experiments.cancel_experiment(db, world.actor, second)
+    assert cancelled.status == ExperimentStatus.CANCELLED  # cancelled in the queue at once
+    with session(db_engine) as s:
+        assert queue.admit(s, world.engine.id) == 1  # now the third fits
+
+
+def test_one_owner_and_lease_takeover(
+    world: World, db: Session, db_engine: Engine, tmp_path: Path
+) -> None:
+    experiment_id = _submit(world, db, tmp_path / "a", 0.25)
+    now = tables.utcnow()
+    with session(db_engine) as s:
+        queue.admit(s, world.engine.id)
+    with session(db_engine) as s:
+        assert claim.claim_next(s, "host:1:1:0", now, LEASE) == experiment_id
+    with session(db_engine) as s:
+        assert claim.claim_next(s, "host:2:2:0", now, LEASE) is None
+        assert claim.guard(s, experiment_id, "host:2:2:0", now + LEASE) is None
+    later = now + LEASE + timedelta(seconds=1)
+    with session(db_engine) as s:
+        assert claim.claim_next(s, "host:2:2:0", later, LEASE) == experiment_id
+    with session(db_engine) as s:
+        assert claim.guard(s, experiment_id, "host:1:1:0", later) is None  # the old owner lost it
+
+
+def test_dead_workers_claims_are_freed(
+    world: World, db: Session, db_engine: Engine, tmp_path: Path
+) -> None:
+    experiment_id = _submit(world, db, tmp_path / "a", 0.25)
+    with session(db_engine) as s:
+        queue.admit(s, world.engine.id)
+    dead = claim.worker_id(0).split(":")
+    dead[1] = "999999999"  # no such process
+    with session(db_engine) as s:
+        claim.claim_next(s, ":".join(dead), tables.utcnow(), LEASE)
+    with session(db_engine) as s:
+        assert claim.release_dead_claims(s) == 1
+    with session(db_engine) as s:
+        assert claim.claim_next(s, claim.worker_id(0), tables.utcnow(), LEASE) == experiment_id
