@@ -16,8 +16,6 @@ from typing import Annotated
 
 import typer
 
-from aichor.settings import Settings
-
 
 def server(
     host: Annotated[str | None, typer.Option(help="Bind address (AICHOR_HOST).")] = None,
@@ -28,6 +26,8 @@ def server(
         os.environ["AICHOR_HOST"] = host
     if port:
         os.environ["AICHOR_PORT"] = str(port)
+    from aichor.settings import Settings  # pydantic-settings: only the server pays for it
+
     settings = Settings.from_env()
     typer.echo(f"aichor server on {settings.public_url} (API docs: {settings.public_url}/api/docs)")
     typer.echo(f"database: {_redacted(settings.database_url)}; home: {settings.home}")
@@ -45,6 +45,7 @@ def server(
 def worker() -> None:
     """Run pipeline workers only (AICHOR_WORKERS threads) against the server's database."""
     from aichor.app import run_workers
+    from aichor.settings import Settings
 
     settings = Settings.from_env()
     stop = threading.Event()
