@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import psutil
 import psycopg
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, insert, select, text
 
 from aichor.db import tables
 from aichor.lifecycle import STEP_ORDER, ExperimentStatus, Step, StepStatus
@@ -49,7 +49,7 @@ builder: {{image: bench, dockerfile: ./Dockerfile, context: .}}
 spec:
   operator: jobset
   image: bench
-  command: {command}
+  command: "{command}"
   types:
     worker: {{count: 1, resources: {{cpus: {cpus}, ramRatio: 0.1}}}}
 """
@@ -180,6 +180,9 @@ def bulk_insert(url: str, rows: int) -> None:
                 ]
             connection.execute(insert(tables.Experiment), experiments)
             connection.execute(insert(tables.ExperimentStep), steps)
+    with engine.connect() as connection:  # fresh statistics, as autovacuum would gather
+        connection.execute(text("ANALYZE"))
+        connection.commit()
     engine.dispose()
 
 

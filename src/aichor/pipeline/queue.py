@@ -16,7 +16,7 @@ from aichor.db import tables
 from aichor.lifecycle import ExperimentStatus, Step
 from aichor.pipeline import transitions
 
-_BATCH = 100
+_BATCH = 20
 _EPSILON = 1e-9
 
 
@@ -54,8 +54,13 @@ def admit(session: Session, engine_id: str) -> int:
         )
     ).one()
     gpus = sum(int(n) for n in engine.gpus.values())
-    queued = session.scalars(
-        select(tables.Experiment)
+    queued = session.execute(
+        select(
+            tables.Experiment.id,
+            tables.Experiment.requested_cpus,
+            tables.Experiment.requested_memory_gib,
+            tables.Experiment.requested_gpus,
+        )
         .where(
             tables.Experiment.engine_id == engine_id,
             tables.Experiment.status == ExperimentStatus.CREATED,
@@ -66,20 +71,24 @@ def admit(session: Session, engine_id: str) -> int:
             tables.Experiment.created_at,
             tables.Experiment.id,
         )
-        .options(selectinload(tables.Experiment.steps))
         .limit(_BATCH)
     ).all()
     admitted = 0
-    for experiment in queued:
-        cpus = used_cpus + experiment.requested_cpus
-        memory = used_memory + experiment.requested_memory_gib
-        gpu_count = used_gpus + experiment.requested_gpus
+    for row in queued:
+        cpus = used_cpus + row.requested_cpus
+        memory = used_memory + row.requested_memory_gib
+        gpu_count = used_gpus + row.requested_gpus
         if (
             cpus > engine.cpus + _EPSILON
             or memory > engine.memory_gib + _EPSILON
             or gpu_count > gpus
         ):
             break
+        experiment = session.get(
+            tables.Experiment, row.id, options=[selectinload(tables.Experiment.steps)]
+        )
+        if experiment is None:
+            continue
         transitions.admit(session, experiment)
         used_cpus, used_memory, used_gpus = cpus, memory, gpu_count
         admitted += 1
