@@ -13,7 +13,7 @@ endif
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup demo test lint unit clean
+.PHONY: setup demo demo-stop test lint unit clean
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -24,8 +24,14 @@ $(STAMP): pyproject.toml uv.lock
 setup: $(STAMP)
 	@$(VENV)/bin/python -m compileall -q src >/dev/null
 
+# The embedded control plane runs a bundled example end to end and prints its URL.
+# Its state lives in .cache/demo (the server keeps running; `make demo-stop` ends it).
+DEMO_HOME := $(CURDIR)/.cache/demo
 demo: setup
-	$(VENV)/bin/aichor run examples/jobset
+	AICHOR_HOME=$(DEMO_HOME) $(VENV)/bin/aichor demo examples/jobset
+
+demo-stop: setup
+	AICHOR_HOME=$(DEMO_HOME) $(VENV)/bin/aichor demo --stop
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

@@ -11,6 +11,7 @@ import typer
 
 from aichor.cli import (
     admin_commands,
+    demo_command,
     experiments_commands,
     local_repo,
     login_commands,
@@ -40,6 +41,7 @@ app.add_typer(admin_commands.engines_app, name="engines")
 app.add_typer(admin_commands.variables_app, name="variables")
 app.add_typer(admin_commands.users_app, name="users")
 app.add_typer(local_repo.app, name="local-repo")
+app.command(name="demo")(demo_command.demo)
 
 
 def main() -> None:
