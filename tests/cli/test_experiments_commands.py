@@ -6,6 +6,7 @@ files, .git and escaping links out), its offline errors, and the whole flow agai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import tarfile
@@ -16,6 +17,7 @@ import pytest
 
 from aichor.cli.archive import pack_tree, tracked_files
 from tests.client.live_server import LiveServer, start_server
+from tests.db.databases import postgres_database
 
 
 def git(repo: Path, *args: str) -> None:
@@ -168,11 +170,17 @@ def test_logs_flags_are_exclusive(run_cli) -> None:
 
 
 # -- against a real server ----------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    for live in start_server(tmp_path_factory.mktemp("experiments-server")):
-        live.login()
-        yield live
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The same CLI journeys against the embedded default and against PostgreSQL."""
+    root = tmp_path_factory.mktemp("experiments-server")
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(postgres_database()) if request.param == "postgresql" else None
+        for live in start_server(root, url):
+            live.login()
+            yield live
 
 
 @pytest.fixture(scope="module")

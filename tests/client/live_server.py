@@ -50,8 +50,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(root: Path) -> Iterator[LiveServer]:
-    """Start, wait until it answers, yield, then stop it (SIGTERM, then SIGKILL)."""
+def start_server(root: Path, database_url: str | None = None) -> Iterator[LiveServer]:
+    """Start, wait until it answers, yield, then stop it (SIGTERM, then SIGKILL).
+
+    `database_url` None means the embedded default (SQLite under the server's home)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AICHOR_")}
     env |= {
@@ -60,6 +62,8 @@ def start_server(root: Path) -> Iterator[LiveServer]:
         "AICHOR_ADMIN_EMAIL": ADMIN_EMAIL,
         "AICHOR_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
+    if database_url:
+        env["AICHOR_DATABASE_URL"] = database_url
     log = (root / "server.log").open("wb")
     proc = subprocess.Popen(
         [str(AICHOR), "server", "--port", str(port)],

@@ -9,6 +9,7 @@ once; every test then starts from empty tables.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 
@@ -30,6 +31,17 @@ POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 def _postgres(statement: str) -> None:
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
         connection.execute(statement)  # type: ignore[arg-type,unused-ignore]
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test module; its URL, dropped afterwards."""
+    name = f"aichor_test_{uuid.uuid4().hex[:12]}"
+    _postgres(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_URL.format(name=name)
+    finally:
+        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
