@@ -60,3 +60,16 @@ class TooLarge(AichorError):
 
 class RateLimited(AichorError):
     """Too many attempts (failed logins); retry later."""
+
+
+HTTP_STATUS: dict[type[AichorError], int] = {
+    InvalidInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    RateLimited: 429,
+}
+"""The HTTP status of each error class: the server answers with it, the client maps it back.
+A subclass takes its nearest listed ancestor's status; anything else is 400."""

@@ -7,27 +7,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from aichor.errors import (
-    AichorError,
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    TooLarge,
-    Unauthorized,
-)
+from aichor.errors import HTTP_STATUS, AichorError, InvalidInput, Unauthorized
 
-STATUS: dict[type[AichorError], int] = {
-    InvalidInput: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    TooLarge: 413,
-    RateLimited: 429,
-}
-"""Status by error class; a subclass takes its nearest listed ancestor's, others 400."""
+STATUS = HTTP_STATUS
 
 
 def status_for(error: AichorError) -> int:

@@ -31,16 +31,7 @@ from aichor.client.views import (
     UserView,
     VariableView,
 )
-from aichor.errors import (
-    AichorError,
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    TooLarge,
-    Unauthorized,
-)
+from aichor.errors import HTTP_STATUS, AichorError, InvalidInput, Unauthorized
 
 __all__ = ["Client", "ServerUnreachable", "error_from_response"]
 
@@ -296,20 +287,12 @@ def error_from_response(response: httpx.Response) -> AichorError:
     status = response.status_code
     if status in (400, 422):
         return InvalidInput(message, field=field)
-    if status == 413:
-        return TooLarge(message)
-    if status == 429:
-        return RateLimited(message)
-    if status == 401:
-        with_token = "authorization" in response.request.headers
-        return Unauthorized(f"{message} (run `aichor login`)" if with_token else message)
-    if status == 403:
-        return Forbidden(message)
-    if status == 404:
-        return NotFound(message)
-    if status == 409:
-        return Conflict(message)
-    return AichorError(message)
+    if status == 401 and "authorization" in response.request.headers:
+        return Unauthorized(f"{message} (run `aichor login`)")
+    return _ERROR_BY_STATUS.get(status, AichorError)(message)
+
+
+_ERROR_BY_STATUS = {status: error for error, status in HTTP_STATUS.items()}
 
 
 def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
