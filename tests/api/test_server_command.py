@@ -63,3 +63,35 @@ def _wait_for_login(url: str) -> httpx.Response:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_several_processes_share_one_database(tmp_path: Path) -> None:
+    """`--processes 2`: the parent migrates once; both API processes answer on the port."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "AICHOR_HOME": str(tmp_path / "home"),
+        "AICHOR_ADMIN_EMAIL": "ops@example.org",
+        "AICHOR_ADMIN_PASSWORD": "server-test-password",
+        "AICHOR_WORKERS": "1",
+    }
+    process = subprocess.Popen(
+        [str(AICHOR), "server", "--port", str(port), "--processes", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        login = _wait_for_login(url)
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        for _ in range(10):  # new connections, spread over both processes by the kernel
+            listed = httpx.get(f"{url}/api/projects/default/experiments", headers=headers)
+            assert listed.status_code == 200, listed.text
+            assert listed.json()["items"] == []
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert output.count("created the first admin") <= 1, output

@@ -3,35 +3,52 @@ resubmit, logs. Thin: parse, one service call, the schema back."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from aichor.api.deps import AppSettings, CurrentActor, DbSession
+from aichor.api.deps import AppSettings, CurrentActor, DbSession, UnitOfWork
+from aichor.db.session import Session
 from aichor.errors import InvalidInput
 from aichor.schemas.experiments import ExperimentPage, ExperimentView, LogPage, SubmitCommit
 from aichor.services import experiments
+from aichor.services.access import Actor
+from aichor.settings import Settings
 
 router = APIRouter(tags=["experiments"])
 
 
 @router.post("/api/projects/{project}/experiments", status_code=201)
-async def submit_experiment(
-    project: str, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings
-) -> ExperimentView:
-    """Multipart (`archive`, `manifest_path`, `message`, `engine`) or JSON `SubmitCommit`."""
+async def submit_experiment(project: str, request: Request) -> ExperimentView:
+    """Multipart (`archive`, `manifest_path`, `message`, `engine`) or JSON `SubmitCommit`.
+
+    Authenticated before the body is read; the session and the caller come from `UnitOfWork`
+    (the equivalent of `DbSession` and `CurrentActor`, in two thread-pool hops).
+    """
+    work = UnitOfWork(request)
+    await work.begin()
+    try:
+        call = await _submission(project, request, work.settings)
+    except BaseException as error:
+        await work.fail(error)
+        raise
+    return await work.finish(call)
+
+
+async def _submission(
+    project: str, request: Request, settings: Settings
+) -> Callable[[Session, Actor], ExperimentView]:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         archive = form.get("archive")
         if not isinstance(archive, UploadFile):
             raise InvalidInput("the upload needs an `archive` file", field="archive")
-        return await run_in_threadpool(
+        return partial(
             experiments.submit_local,
-            db,
-            actor,
             settings=settings,
             project=project,
             archive=archive.file,
@@ -40,31 +57,30 @@ async def submit_experiment(
             engine=_text(form.get("engine")) or None,
         )
     body = _commit_body(await request.json())
-    return await run_in_threadpool(
-        experiments.submit_commit, db, actor, project=project, **body.model_dump()
-    )
+    return partial(experiments.submit_commit, project=project, **body.model_dump())
 
 
 @router.get("/api/projects/{project}/experiments")
-def list_experiments(
+async def list_experiments(
     project: str,
-    db: DbSession,
-    actor: CurrentActor,
+    request: Request,
     status: str | None = None,
     user: str | None = None,
     branch: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> ExperimentPage:
-    return experiments.list_experiments(
-        db,
-        actor,
-        project=project,
-        status=status,
-        user=user,
-        branch=branch,
-        limit=limit,
-        cursor=cursor,
+    """Newest first; the session and the caller from `UnitOfWork` (one thread-pool hop)."""
+    return await UnitOfWork(request).run(
+        partial(
+            experiments.list_experiments,
+            project=project,
+            status=status,
+            user=user,
+            branch=branch,
+            limit=limit,
+            cursor=cursor,
+        )
     )
 
 

@@ -20,8 +20,22 @@ import typer
 def server(
     host: Annotated[str | None, typer.Option(help="Bind address (AICHOR_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (AICHOR_PORT).")] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="AICHOR_PROCESSES",
+            help="API processes sharing the port, each with its own pipeline workers "
+            "(AICHOR_PROCESSES); about one per core.",
+        ),
+    ] = 1,
 ) -> None:
-    """Run the control plane: REST API and pipeline workers, upgrading the database first."""
+    """Run the control plane: REST API and pipeline workers, upgrading the database first.
+
+    With several processes the database is upgraded (and the defaults created) once, here,
+    before they start; their pipeline workers then share the experiments through claim leases,
+    exactly like `aichor worker` processes do.
+    """
     if host:
         os.environ["AICHOR_HOST"] = host
     if port:
@@ -33,12 +47,18 @@ def server(
     typer.echo(f"database: {_redacted(settings.database_url)}; home: {settings.home}")
     import uvicorn
 
+    if processes > 1:
+        from aichor.app import prepare_database
+
+        prepare_database(settings)
+        settings.secret()  # generated before the processes start, so they all read the same
     uvicorn.run(
         "aichor.app:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,
         log_level="info",
+        workers=processes if processes > 1 else None,
     )
 
 

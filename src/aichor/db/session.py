@@ -3,6 +3,13 @@
 `make_engine(settings)` returns one shared engine per URL (SQLite gets WAL, foreign keys and a
 busy timeout on every connection); `session(engine)` is a unit of work that commits on success
 and rolls back on error. Callers: aichor.app, aichor.pipeline, tests.
+
+SQLite has one writer at a time, and a connection that finds the write lock taken sleeps in
+its busy handler (1, 2, 5, 10, ... ms) before it looks again, so concurrent writers in one
+process spend most of their time asleep. The threads of a process therefore queue for the
+write lock on a Python lock (`_SqliteWriters`): a connection takes it before its first write
+statement and gives it back when its transaction ends. Other processes (`aichor worker`) still
+meet through SQLite's own lock and busy timeout, as before.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ def _create(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "do_connect", _sqlite_directory)
         event.listen(engine, "connect", _sqlite_pragmas)
+        _SqliteWriters(engine)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -62,6 +70,57 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+_READS = ("SELECT", "PRAGMA")
+
+
+class _SqliteWriters:
+    """One writer at a time among this engine's connections (see the module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+        """id() of the DBAPI connection whose transaction holds the lock."""
+        dialect: Any = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection: Any) -> None:
+            try:
+                commit(dbapi_connection)
+            finally:
+                self.release(dbapi_connection)
+
+        def do_rollback(dbapi_connection: Any) -> None:
+            try:
+                rollback(dbapi_connection)
+            finally:
+                self.release(dbapi_connection)
+
+        dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+        event.listen(engine, "before_cursor_execute", self._before_execute)
+        event.listen(engine.pool, "checkin", self._checkin)
+        event.listen(engine.pool, "close", self._checkin)
+
+    def _before_execute(
+        self, conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
+    ) -> None:
+        if statement.lstrip()[:6].upper().startswith(_READS):
+            return
+        dbapi_connection = conn.connection.dbapi_connection
+        if self._holder == id(dbapi_connection):
+            return
+        # Past the busy timeout, go on and let SQLite's own lock decide, exactly as without us.
+        if self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            self._holder = id(dbapi_connection)
+
+    def release(self, dbapi_connection: Any) -> None:
+        if dbapi_connection is not None and self._holder == id(dbapi_connection):
+            self._holder = None
+            self._lock.release()
+
+    def _checkin(self, dbapi_connection: Any, _record: Any) -> None:
+        self.release(dbapi_connection)
 
 
 @contextmanager

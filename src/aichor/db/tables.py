@@ -213,9 +213,9 @@ class LoginFailure(Base):
 class Experiment(Base):
     __tablename__ = "experiment"
     __table_args__ = (
-        Index("ix_experiment_project_created", "project_id", "created_at"),
+        Index("ix_experiment_project_page", "project_id", "created_at", "id"),
         Index("ix_experiment_queue", "engine_id", "status", "priority", "created_at"),
-        Index("ix_experiment_due", "status", "claim_expires_at"),
+        Index("ix_experiment_due", "status", "current_step", "claim_expires_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))

@@ -50,6 +50,9 @@ class Timing:
 
     poll_seconds: float = 0.5
     lease_seconds: float = 30.0
+    settle_seconds: float = 0.1
+    """An idle worker woken early (a submit, a cancel) waits this long for more wake-ups, so a
+    burst of submissions costs one look at the queue per interval rather than one each."""
 
 
 class Reconciler:
@@ -116,7 +119,9 @@ class Reconciler:
                 busy = False
             if not busy:
                 with self._wake:
-                    self._wake.wait(self.timing.poll_seconds)
+                    woken = self._wake.wait(self.timing.poll_seconds)
+                if woken and self.timing.settle_seconds > 0:
+                    self._stop.wait(self.timing.settle_seconds)
 
     def _admit(self) -> int:
         if not self._admission.acquire(blocking=False):

@@ -12,7 +12,7 @@ import os
 import shutil
 from typing import BinaryIO
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from aichor.db import tables
@@ -30,7 +30,9 @@ from aichor.services.experiment_views import (
     decode_cursor,
     encode_cursor,
     full_view,
-    summary,
+    page_items,
+    page_query,
+    view_of,
     view_query,
 )
 from aichor.settings import Settings
@@ -61,11 +63,10 @@ def submit_local(
         manifest = load_manifest(text, source=manifest_path)
         experiment.manifest_text = text
         experiment.archive_key = str(archive_path.relative_to(settings.home))
-        _queue(session, actor, experiment, row, engine, manifest)
+        return _queue(session, actor, experiment, row, engine, manifest)
     except BaseException:
         archive_path.unlink(missing_ok=True)
         raise
-    return get_experiment(session, actor, experiment.id)
 
 
 def submit_commit(
@@ -91,8 +92,7 @@ def submit_commit(
         manifest_path=manifest_path,
         message=message or "",
     )
-    _queue(session, actor, experiment, row, engine, None)
-    return get_experiment(session, actor, experiment.id)
+    return _queue(session, actor, experiment, row, engine, None)
 
 
 def _queue(
@@ -102,7 +102,12 @@ def _queue(
     project: tables.Project,
     engine_ref: str | None,
     manifest: Manifest | None,
-) -> None:
+) -> schemas.ExperimentView:
+    """Insert the experiment queued in Waiting (one commit) and return its view.
+
+    The view is built from the rows just written (no re-read): a new experiment has no
+    replicas, and its steps, project, engine and author are all at hand.
+    """
     engine = _engine_for(session, actor, project, engine_ref)
     experiment.organisation_id = actor.organisation_id
     experiment.project_id = project.id
@@ -115,28 +120,38 @@ def _queue(
     transitions.new_steps(experiment)
     session.add(experiment)
     audit.record(session, actor, "experiment.submit", target=experiment.id)
-    session.flush()
     session.commit()
     reconciler.wake()
+    return view_of(experiment, project.name, engine.name, experiment.author)
+
+
+_DEFAULT_ENGINE = select(tables.Engine).where(
+    tables.Engine.organisation_id == bindparam("organisation_id"),
+    tables.Engine.id == bindparam("engine_id"),
+)
+"""Built once: the engine of nearly every submission (the project's default)."""
 
 
 def _engine_for(
     session: Session, actor: Actor, project: tables.Project, ref: str | None
 ) -> tables.Engine:
-    assigned = select(tables.ProjectEngine.engine_id).where(
-        tables.ProjectEngine.project_id == project.id
-    )
-    query = select(tables.Engine).where(tables.Engine.organisation_id == actor.organisation_id)
-    if ref:
-        query = query.where((tables.Engine.id == ref) | (tables.Engine.name == ref))
-        query = query.where(
-            tables.Engine.id.in_(assigned) | (tables.Engine.id == project.default_engine_id)
-        )
-    elif project.default_engine_id:
-        query = query.where(tables.Engine.id == project.default_engine_id)
+    engine: tables.Engine | None
+    if not ref and project.default_engine_id:
+        params = {"organisation_id": actor.organisation_id, "engine_id": project.default_engine_id}
+        engine = session.scalars(_DEFAULT_ENGINE, params).first()
     else:
-        query = query.where(tables.Engine.id.in_(assigned))
-    engine = session.scalars(query).first()
+        assigned = select(tables.ProjectEngine.engine_id).where(
+            tables.ProjectEngine.project_id == project.id
+        )
+        query = select(tables.Engine).where(tables.Engine.organisation_id == actor.organisation_id)
+        if ref:
+            query = query.where((tables.Engine.id == ref) | (tables.Engine.name == ref))
+            query = query.where(
+                tables.Engine.id.in_(assigned) | (tables.Engine.id == project.default_engine_id)
+            )
+        else:
+            query = query.where(tables.Engine.id.in_(assigned))
+        engine = session.scalars(query).first()
     if engine is None:
         wanted = f"engine {ref}" if ref else "a default engine"
         raise InvalidInput(f"project {project.name} has no {wanted}", field="engine")
@@ -192,7 +207,7 @@ def list_experiments(
     """Newest first, `limit` at a time; `next_cursor` continues after the last item."""
     row = get_project(session, actor, project)
     limit = min(max(limit, 1), 200)
-    query = view_query().where(tables.Experiment.project_id == row.id)
+    query = page_query().where(tables.Experiment.project_id == row.id)
     if status:
         query = query.where(tables.Experiment.status == status)
     if branch:
@@ -208,8 +223,8 @@ def list_experiments(
     query = query.order_by(tables.Experiment.created_at.desc(), tables.Experiment.id.desc())
     rows = session.execute(query.limit(limit + 1)).all()
     more = len(rows) > limit
-    items = [summary(r) for r in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1][0]) if more else None
+    items = page_items(session, rows[:limit], row.name)
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
     return schemas.ExperimentPage(items=items, next_cursor=next_cursor)
 
 
@@ -282,8 +297,7 @@ def resubmit_experiment(
         new.archive_key = str(target.relative_to(settings.home))
         manifest = load_manifest(old.manifest_text, source=old.manifest_path)
     engine = session.get(tables.Engine, old.engine_id)
-    _queue(session, actor, new, project, engine.id if engine else None, manifest)
-    return get_experiment(session, actor, new.id)
+    return _queue(session, actor, new, project, engine.id if engine else None, manifest)
 
 
 def read_logs(
