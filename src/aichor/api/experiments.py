@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -60,7 +60,7 @@ async def _submission(
     return partial(experiments.submit_commit, project=project, **body.model_dump())
 
 
-@router.get("/api/projects/{project}/experiments")
+@router.get("/api/projects/{project}/experiments", response_model=ExperimentPage)
 async def list_experiments(
     project: str,
     request: Request,
@@ -69,9 +69,13 @@ async def list_experiments(
     branch: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
-) -> ExperimentPage:
-    """Newest first; the session and the caller from `UnitOfWork` (one thread-pool hop)."""
-    return await UnitOfWork(request).run(
+) -> Response:
+    """Newest first; the session and the caller from `UnitOfWork` (one thread-pool hop).
+
+    The page is validated once, when the service builds it, and sent as its own JSON: FastAPI
+    would otherwise validate and serialise every item a second time.
+    """
+    page = await UnitOfWork(request).run(
         partial(
             experiments.list_experiments,
             project=project,
@@ -82,6 +86,7 @@ async def list_experiments(
             cursor=cursor,
         )
     )
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/api/experiments/{experiment_id}")
