@@ -94,12 +94,29 @@ class ReplicaPlan:
     parallelism: Mapping[str, int] = field(default_factory=dict)
     """Per `ReplicaSpec.job`: at most this many of its replicas run at once (jobset)."""
 
-    def total_resources(self) -> Resources:
-        """Sum of CPUs, memory and GPUs over replicas that hold resources at the same time."""
-        cpus = sum(r.resources.cpus for r in self.replicas if r.kind != ReplicaKind.RAY_DRIVER)
-        mem = sum(r.resources.memory_gib for r in self.replicas if r.kind != ReplicaKind.RAY_DRIVER)
-        gpus = sum(r.resources.gpus for r in self.replicas if r.kind != ReplicaKind.RAY_DRIVER)
-        return Resources(cpus=cpus, memory_gib=mem, gpus=gpus)
+    def peak_resources(self) -> Resources:
+        """CPUs, memory and GPUs held at the busiest moment of the plan.
+
+        Replicas of one job run at most `parallelism[job]` at a time, so a job counts only its
+        largest `parallelism` replicas. Ray drivers borrow the head's resources and count for none.
+        """
+        by_job: dict[str, list[Resources]] = {}
+        for replica in self.replicas:
+            if replica.kind != ReplicaKind.RAY_DRIVER:
+                by_job.setdefault(replica.job, []).append(replica.resources)
+        return Resources(
+            cpus=self._sum_largest(by_job, "cpus"),
+            memory_gib=self._sum_largest(by_job, "memory_gib"),
+            gpus=int(self._sum_largest(by_job, "gpus")),
+        )
+
+    def _sum_largest(self, by_job: Mapping[str, list[Resources]], attribute: str) -> float:
+        total = 0.0
+        for job, resources in by_job.items():
+            limit = max(self.parallelism.get(job, len(resources)), 0)
+            values = sorted((float(getattr(r, attribute)) for r in resources), reverse=True)
+            total += sum(values[:limit])
+        return total
 
 
 @dataclass(frozen=True)

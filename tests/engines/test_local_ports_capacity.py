@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aichor.engines.local import LocalEngine
-from aichor.engines.local.capacity import Machine, check_plan, peak_demand
+from aichor.engines.local.capacity import Machine, check_plan
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.errors import Conflict
 from aichor.lifecycle import ExperimentStatus
@@ -83,7 +83,7 @@ def test_capacity_counts_only_what_runs_at_once() -> None:
     one_cpu = Resources(cpus=1, memory_gib=1)
     replicas = tuple(task(f"p{i}", "true", job="job", resources=one_cpu) for i in range(6))
     limited = ReplicaPlan("limited", replicas, SuccessRule.ALL, {"job": 2})
-    assert peak_demand(limited).cpus == 2
+    assert limited.peak_resources().cpus == 2
     notes = check_plan(limited, machine)
     assert any("memory limits are not enforced" in note for note in notes)
     unlimited = ReplicaPlan("unlimited", replicas, SuccessRule.ALL)

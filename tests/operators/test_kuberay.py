@@ -70,7 +70,7 @@ def test_the_driver_runs_the_command_against_the_gcs_and_decides_success() -> No
     assert operator_env(driver.env) == {"RAY_ADDRESS": address, "RAY_SERVER": address}
     assert driver.resources == Resources(cpus=0, memory_gib=0)
     assert plan.success is SuccessRule.DRIVER
-    assert plan.total_resources().cpus == 2 + 2 * 4 + 1.5
+    assert plan.peak_resources().cpus == 2 + 2 * 4 + 1.5
 
 
 def test_loopback_gcs_and_dashboard_get_distinct_ports() -> None:

@@ -16,7 +16,6 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from aichor.db import tables
-from aichor.engines.local.capacity import peak_demand
 from aichor.errors import Conflict, InvalidInput, NotFound, TooLarge
 from aichor.lifecycle import TERMINAL_EXPERIMENT, ExperimentStatus, Step
 from aichor.logs.store import LogStore
@@ -160,7 +159,7 @@ def _engine_for(
 
 def _size_gang(experiment: tables.Experiment, manifest: Manifest, engine: tables.Engine) -> None:
     """Record what the gang holds at once; reject it if the engine can never place it."""
-    need = peak_demand(plan_gang(manifest, experiment.id))
+    need = plan_gang(manifest, experiment.id).peak_resources()
     gpus = sum(int(n) for n in engine.gpus.values())
     experiment.requested_cpus = need.cpus
     experiment.requested_memory_gib = need.memory_gib

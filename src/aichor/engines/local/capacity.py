@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import threading
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -67,40 +66,9 @@ def _nvidia_gpus() -> list[Gpu]:
     return gpus
 
 
-def peak_demand(plan: ReplicaPlan) -> Resources:
-    """CPUs, memory and GPUs held at the busiest moment of the plan.
-
-    Replicas of one job run at most `parallelism[job]` at a time, so a job counts only its
-    largest `parallelism` replicas. Ray drivers borrow the head's resources and count for none.
-    """
-    by_job: dict[str, list[ReplicaSpec]] = defaultdict(list)
-    for replica in plan.replicas:
-        if replica.kind != ReplicaKind.RAY_DRIVER:
-            by_job[replica.job].append(replica)
-    return Resources(
-        cpus=_sum_largest(by_job, plan, "cpus"),
-        memory_gib=_sum_largest(by_job, plan, "memory_gib"),
-        gpus=int(_sum_largest(by_job, plan, "gpus")),
-    )
-
-
-def _largest(resources: list[Resources], attribute: str, limit: int) -> list[Resources]:
-    ranked = sorted(resources, key=lambda r: float(getattr(r, attribute)), reverse=True)
-    return ranked[: max(limit, 0)]
-
-
-def _sum_largest(by_job: dict[str, list[ReplicaSpec]], plan: ReplicaPlan, attribute: str) -> float:
-    total = 0.0
-    for job, replicas in by_job.items():
-        limit = plan.parallelism.get(job, len(replicas))
-        chosen = _largest([r.resources for r in replicas], attribute, limit)
-        total += sum(float(getattr(r, attribute)) for r in chosen)
-    return total
-
-
 def check_plan(plan: ReplicaPlan, machine: Machine) -> list[str]:
     """Raise Conflict when the plan can never fit; return what cannot be enforced locally."""
-    need = peak_demand(plan)
+    need = plan.peak_resources()
     problems = []
     if need.cpus > len(machine.cores) + 1e-9:
         problems.append(f"needs {_num(need.cpus)} CPUs, this machine has {len(machine.cores)}")
