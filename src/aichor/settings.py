@@ -16,6 +16,8 @@ from typing import Any
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aichor.home import AichorHome
+
 
 def _default_home() -> Path:
     return Path.home() / ".aichor"
@@ -87,17 +89,22 @@ class Settings(BaseSettings):
         return self.cache_dir_override.expanduser().resolve() if self.cache_dir_override else None
 
     @property
+    def layout(self) -> AichorHome:
+        """The folders under `home`, laid out as `aichor run` lays them out."""
+        return AichorHome(root=self.home, cache_override=self.cache_override)
+
+    @property
     def runs_dir(self) -> Path:
-        return self.home / "runs"
+        return self.layout.runs_dir
 
     @property
     def cache_dir(self) -> Path:
         """Built environments; `AICHOR_CACHE_DIR` shares them between homes (tests, CI)."""
-        return self.cache_override or self.home / "cache"
+        return self.layout.cache_dir
 
     @property
     def buckets_dir(self) -> Path:
-        return self.home / "buckets"
+        return self.layout.buckets_dir
 
     @property
     def archives_dir(self) -> Path:
