@@ -28,6 +28,7 @@ from aichor.home import AichorHome
 
 _ADMIN_EMAIL = "admin@aichor.local"
 _START_TIMEOUT = 90.0
+_STOP_TIMEOUT = 30.0
 
 
 def demo(
@@ -133,6 +134,12 @@ def _stop_server(home: Path) -> None:
     pid = int(json.loads(state.read_text())["pid"])
     if _pid_alive(pid):
         os.killpg(pid, signal.SIGTERM)
+        # Return only once it is gone, so "stopped" means the port is closed.
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _pid_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
     state.unlink()
     typer.echo(f"[demo] stopped the server (pid {pid})")
 
