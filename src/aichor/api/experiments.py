@@ -22,14 +22,27 @@ from aichor.settings import Settings
 router = APIRouter(tags=["experiments"])
 
 
+SMALL_BODY = 1024 * 1024
+"""A submission body up to this size (by Content-Length) is read before authenticating."""
+
+
 @router.post("/api/projects/{project}/experiments", status_code=201)
 async def submit_experiment(project: str, request: Request) -> ExperimentView:
     """Multipart (`archive`, `manifest_path`, `message`, `engine`) or JSON `SubmitCommit`.
 
-    Authenticated before the body is read; the session and the caller come from `UnitOfWork`
-    (the equivalent of `DbSession` and `CurrentActor`, in two thread-pool hops).
+    The session and the caller come from `UnitOfWork` (the equivalent of `DbSession` and
+    `CurrentActor`). A small body (nearly every submission) is read first and the rest is one
+    thread-pool hop; anything wrong with it is raised in that hop, after authentication, so a
+    caller without valid credentials still gets 401 first. A large or chunked upload is only
+    read once the caller is authenticated (two hops).
     """
     work = UnitOfWork(request)
+    if _small_body(request):
+        try:
+            call = await _submission(project, request, work.settings)
+        except Exception as error:
+            call = partial(_raise, error)
+        return await work.run(call)
     await work.begin()
     try:
         call = await _submission(project, request, work.settings)
@@ -37,6 +50,16 @@ async def submit_experiment(project: str, request: Request) -> ExperimentView:
         await work.fail(error)
         raise
     return await work.finish(call)
+
+
+def _small_body(request: Request) -> bool:
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) <= SMALL_BODY
+
+
+def _raise(error: Exception, _db: Session, _actor: Actor) -> ExperimentView:
+    """The submission's own problem, raised once the caller is authenticated."""
+    raise error
 
 
 async def _submission(

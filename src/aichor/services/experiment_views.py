@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -120,11 +120,33 @@ def page_items(
 _SUMMARIES = TypeAdapter(list[schemas.ExperimentSummary])
 
 
-def view_of(
-    experiment: tables.Experiment, project: str, engine: str, email: str
+def new_view(
+    row: Mapping[str, Any], steps: Sequence[Mapping[str, Any]], project: str, engine: str
 ) -> schemas.ExperimentView:
-    """The view of an experiment just inserted (its steps in memory, no replicas yet)."""
-    return schemas.ExperimentView(**_fields(experiment, project, engine, email), replicas=[])
+    """The view of an experiment just inserted, from its row and step rows (no replicas yet)."""
+    item = {key: row[key] for key in _SUMMARY_KEYS}
+    item.update(
+        experiment_id=row["id"],
+        short_name=short_name(row["id"]),
+        project=project,
+        engine=engine,
+        user_email=row["author"],
+        steps=steps,
+        requested={
+            "cpus": row["requested_cpus"],
+            "memory_gib": row["requested_memory_gib"],
+            "gpus": row["requested_gpus"],
+        },
+        replicas=[],
+    )
+    return schemas.ExperimentView.model_validate(item)
+
+
+_SUMMARY_KEYS = [
+    column.key
+    for column in _PAGE_COLUMNS
+    if column.key not in {"requested_cpus", "requested_memory_gib", "requested_gpus"}
+]
 
 
 def full_view(
