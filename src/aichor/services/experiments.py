@@ -24,7 +24,12 @@ from aichor.pipeline import clone, reconciler, transitions
 from aichor.pipeline.submit import plan_gang
 from aichor.schemas import experiments as schemas
 from aichor.services import audit
-from aichor.services.access import Actor, can_use_project, get_project
+from aichor.services.access import (
+    Actor,
+    can_use_project,
+    get_project,
+    get_project_and_default_engine,
+)
 from aichor.services.experiment_views import (
     decode_cursor,
     encode_cursor,
@@ -51,7 +56,7 @@ def submit_local(
     engine: str | None = None,
 ) -> schemas.ExperimentView:
     """An experiment from an uploaded tar.gz of the working tree."""
-    row = get_project(session, actor, project)
+    row, default_engine = get_project_and_default_engine(session, actor, project)
     experiment = _new_row(source_kind="archive", manifest_path=manifest_path, message=message)
     archive_path = settings.archives_dir / f"{experiment['id']}.tar.gz"
     _store_archive(archive, archive_path)
@@ -60,7 +65,7 @@ def submit_local(
         manifest = load_manifest(text, source=manifest_path)
         experiment["manifest_text"] = text
         experiment["archive_key"] = str(archive_path.relative_to(settings.home))
-        return _queue(session, actor, experiment, row, engine, manifest)
+        return _queue(session, actor, experiment, row, engine or default_engine, manifest)
     except BaseException:
         archive_path.unlink(missing_ok=True)
         raise
@@ -78,7 +83,7 @@ def submit_commit(
     engine: str | None = None,
 ) -> schemas.ExperimentView:
     """An experiment from a commit of the project's repository (its manifest read at Cloning)."""
-    row = get_project(session, actor, project)
+    row, default_engine = get_project_and_default_engine(session, actor, project)
     if not row.repository_url:
         raise InvalidInput(f"project {row.name} has no repository URL", field="project")
     experiment = _new_row(
@@ -88,7 +93,7 @@ def submit_commit(
         manifest_path=manifest_path,
         message=message or "",
     )
-    return _queue(session, actor, experiment, row, engine, None)
+    return _queue(session, actor, experiment, row, engine or default_engine, None)
 
 
 def _new_row(*, source_kind: str, manifest_path: str, **given: Any) -> dict[str, Any]:
@@ -140,7 +145,7 @@ def _queue(
     actor: Actor,
     experiment: dict[str, Any],
     project: tables.Project,
-    engine_ref: str | None,
+    engine_ref: str | tables.Engine | None,
     manifest: Manifest | None,
 ) -> schemas.ExperimentView:
     """Insert the experiment queued in Waiting (one commit) and return its view.
@@ -148,9 +153,13 @@ def _queue(
     Core INSERTs of the experiment, its steps (one multi-row statement) and the audit event:
     the ORM's unit of work cost more CPU than everything else in a submission. The view is
     built from the rows just written (no re-read): a new experiment has no replicas, and its
-    steps, project, engine and author are all at hand.
+    steps, project, engine and author are all at hand. `engine_ref` is the engine asked for
+    (id or name), or the project's default engine already read with the project, or None.
     """
-    engine = _engine_for(session, actor, project, engine_ref)
+    if isinstance(engine_ref, tables.Engine):
+        engine = engine_ref
+    else:
+        engine = _engine_for(session, actor, project, engine_ref)
     now = tables.utcnow()
     experiment.update(
         organisation_id=actor.organisation_id,
@@ -170,7 +179,7 @@ def _queue(
     session.execute(_INSERT_STEPS, steps)
     audit.record(session, actor, "experiment.submit", target=experiment["id"])
     session.commit()
-    reconciler.wake()
+    reconciler.wake(queued_on=engine.id)
     return new_view(experiment, steps, project.name, engine.name)
 
 
