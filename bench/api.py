@@ -103,8 +103,8 @@ def start_server(home: Path, url: str, processes: int = 1) -> tuple[subprocess.P
     raise RuntimeError("the server did not start")
 
 
-def rss_mib(process: subprocess.Popen[bytes]) -> float:
-    """The server's resident memory: the process and its API worker processes, if any.
+def api_processes(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """The server process and its API worker processes, if any.
 
     Not the detached supervisors of running experiments, which are the engine's, not ours.
     """
@@ -114,7 +114,12 @@ def rss_mib(process: subprocess.Popen[bytes]) -> float:
         for child in parent.children(recursive=True)
         if "multiprocessing" in " ".join(child.cmdline())
     ]
-    return sum(p.memory_info().rss for p in (parent, *workers)) / 2**20
+    return [parent, *workers]
+
+
+def rss_mib(process: subprocess.Popen[bytes]) -> float:
+    """The server's resident memory: every API process, summed."""
+    return sum(p.memory_info().rss for p in api_processes(process)) / 2**20
 
 
 def multipart_form(archive_bytes: bytes) -> tuple[bytes, str]:
@@ -304,10 +309,17 @@ def measure(kind: str, submissions: int, rows: int, processes: int) -> dict[str,
         cores = psutil.cpu_count()
         blocker = submit_many(base, token, 8, archive("sleep 3600", float(cores or 1)))
         del blocker
+        load = os.getloadavg()[0]
+        before = cpu_seconds(server, name)
         rate = submit_many(base, token, submissions, archive("true", 1.0))
+        cpu = {
+            part: (after - before[part]) / submissions * 1000
+            for part, after in cpu_seconds(server, name).items()
+        }
         time.sleep(3)
         tracking = rss_mib(server)
         bulk_insert(url, rows - submissions - 8)
+        list_load = os.getloadavg()[0]
         timings = list_latencies(base, token, 500)
     finally:
         server.terminate()
@@ -320,11 +332,37 @@ def measure(kind: str, submissions: int, rows: int, processes: int) -> dict[str,
     quantiles = statistics.quantiles(timings, n=100)
     return {
         "processes": processes,
+        "load": load,
+        "list_load": list_load,
+        **{f"cpu_{part}": ms for part, ms in cpu.items()},
         "rate": rate,
         "p50": quantiles[49] * 1000,
         "p99": quantiles[98] * 1000,
         "idle": idle,
         "tracking": tracking,
+    }
+
+
+def cpu_seconds(server: subprocess.Popen[bytes], database: str) -> dict[str, float]:
+    """CPU seconds used so far by the server (with its API processes), by the PostgreSQL
+    backends serving its database (0 for SQLite, which runs inside the server) and by this
+    client process."""
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(times.user + times.system)
+
+    backends = [
+        p for p in psutil.process_iter(["cmdline"]) if database in " ".join(p.info["cmdline"] or [])
+    ]
+    me = os.times()
+    return {
+        "server": sum(used(p) for p in api_processes(server)),
+        "postgres": sum(used(p) for p in backends),
+        "client": me.user + me.system,
     }
 
 
@@ -345,20 +383,27 @@ def render(results: dict[str, dict[str, float]], submissions: int, rows: int) ->
         "",
         describe_machine(),
         "",
-        f"{submissions} archive submissions over HTTP from 8 client threads; list latency over "
-        f"500 `GET /api/projects/default/experiments` (first page, status/branch/user filters, "
-        f"a cursor 4,000 rows deep) with {rows:,} experiments; server RSS idle and while "
-        f"tracking {submissions} queued experiments.",
+        f"{submissions} archive submissions over HTTP from {CLIENTS} client threads (each its "
+        "own keep-alive connection, `http.client`: see `Client` in bench/api.py); list latency "
+        f"over 500 `GET /api/projects/default/experiments` from one connection (first page, "
+        f"status/branch/user filters, a cursor 4,000 rows deep) with {rows:,} experiments; "
+        f"server RSS idle and while tracking {submissions} queued experiments. CPU per "
+        "submission: the server's, the PostgreSQL backends' serving its database (SQLite runs "
+        "inside the server) and the bench client's. Load: the 1-minute load average when the "
+        "submissions and when the list requests started (2 cores; other work was running on "
+        "the machine when it is above 2).",
         "",
-        "| database | API processes | submissions/s | list p50 | list p99 | RSS idle | "
-        "RSS with queue |",
-        "|---|---|---|---|---|---|---|",
+        "| database | API processes | submissions/s | CPU ms/submission (server + PostgreSQL + "
+        "client) | list p50 | list p99 | RSS idle | RSS with queue | load |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for kind, r in results.items():
         lines.append(
-            f"| {kind} | {r['processes']:.0f} | {r['rate']:.0f} | {r['p50']:.1f} ms | "
-            f"{r['p99']:.1f} ms | "
-            f"{r['idle']:.0f} MiB | {r['tracking']:.0f} MiB |"
+            f"| {kind} | {r['processes']:.0f} | {r['rate']:.0f} | "
+            f"{r['cpu_server']:.2f} + {r['cpu_postgres']:.2f} + {r['cpu_client']:.2f} | "
+            f"{r['p50']:.1f} ms | {r['p99']:.1f} ms | "
+            f"{r['idle']:.0f} MiB | {r['tracking']:.0f} MiB | "
+            f"{r['load']:.1f} / {r['list_load']:.1f} |"
         )
     lines.append("")
     lines.append("Targets: ≥ 200 submissions/s and list p99 < 50 ms on PostgreSQL; RSS < 300 MB.")
@@ -379,9 +424,12 @@ def render(results: dict[str, dict[str, float]], submissions: int, rows: int) ->
 
 
 BEFORE = (
-    "Before the changes of docs/decisions/080-control-plane-performance.md (same bench, same "
-    "machine, measured while other work ran): SQLite 34 submissions/s, list p50 116 ms / p99 "
-    "708 ms; PostgreSQL 32 submissions/s, p50 31 ms / p99 154 ms; RSS 99–114 MiB."
+    "Earlier measurements of the same bench on this machine, with an httpx client (about 1.4 "
+    "ms of client CPU per submission): before docs/decisions/080-control-plane-performance.md, "
+    "SQLite 34 submissions/s, list p50 116 ms / p99 708 ms, PostgreSQL 32 submissions/s, p50 "
+    "31 ms / p99 154 ms; after 080 (quiet machine), SQLite 53/s, p50 17.5 ms / p99 53.9 ms, "
+    "PostgreSQL 56/s, p50 21.9 ms / p99 53.2 ms, about 9–14 ms of server CPU per submission. "
+    "The changes since are in docs/decisions/081-submission-throughput.md."
 )
 
 

@@ -73,7 +73,7 @@ def page_items(
     step = tables.ExperimentStep
     steps: dict[str, list[dict[str, object]]] = defaultdict(list)
     if rows:
-        found = session.execute(
+        found = session.connection().execute(
             select(
                 step.experiment_id,
                 step.step,

@@ -279,7 +279,8 @@ def list_experiments(
             | ((tables.Experiment.created_at == created) & (tables.Experiment.id < last_id))
         )
     query = query.order_by(tables.Experiment.created_at.desc(), tables.Experiment.id.desc())
-    rows = session.execute(query.limit(limit + 1)).all()
+    # plain rows through the session's connection: no ORM loading machinery per row
+    rows = session.connection().execute(query.limit(limit + 1)).all()
     more = len(rows) > limit
     items = page_items(session, rows[:limit], row.name)
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
