@@ -419,7 +419,7 @@ def render(results: dict[str, dict[str, float]], submissions: int, rows: int) ->
             + ("(met)" if max(rss) * 2**20 < 300e6 else "(missed)"),
         ]
         lines.append(f"PostgreSQL: {'; '.join(verdicts)}.")
-    lines += ["", BEFORE]
+    lines += ["", BEFORE, "", SPREAD]
     return "\n".join(lines) + "\n"
 
 
@@ -430,6 +430,20 @@ BEFORE = (
     "31 ms / p99 154 ms; after 080 (quiet machine), SQLite 53/s, p50 17.5 ms / p99 53.9 ms, "
     "PostgreSQL 56/s, p50 21.9 ms / p99 53.2 ms, about 9–14 ms of server CPU per submission. "
     "The changes since are in docs/decisions/081-submission-throughput.md."
+)
+
+
+SPREAD = (
+    "How much one run says: on this machine (2 vCPUs shared with other work) the CPU one "
+    "submission costs varies about twofold from run to run and even between bursts a few "
+    "seconds apart (server 3.6–7.7 ms; 3.7–5.5 ms of it user time in one 10-second test), "
+    "so the rate does too. Five runs of the code of decision 081 on 2026-11-30 (the submission "
+    "path identical in all five), PostgreSQL: 223, 154, 198, 170 and 127 submissions/s (median "
+    "170), at load 7.3, 5.2, 3.5, 2.3 and 2.3, server CPU 3.64, 6.43, 3.93, 4.89 and 7.69 ms "
+    "per submission; list p99 (the last four, with the list changes of 081) 38.8, 22.8, 45.7 "
+    "and 27.2 ms. The 200/s target is met only in runs where a submission costs under about "
+    "4 ms of server CPU: one API process is bound by its interpreter lock, and a second one "
+    "measured slower on these 2 cores (decision 081)."
 )
 
 
