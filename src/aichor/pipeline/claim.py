@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from aichor.db import tables
 from aichor.lifecycle import ExperimentStatus, Step, StepStatus
-from aichor.pipeline.work import Job
+from aichor.pipeline.work import Job, JobStorage
+from aichor.settings import Settings
+from aichor.storage import records
 
 ACTIVE = (ExperimentStatus.CREATED, ExperimentStatus.PROCESSING)
 
@@ -91,7 +93,9 @@ def release(session: Session, experiment: tables.Experiment, due: datetime | Non
     experiment.claim_expires_at = due
 
 
-def load_job(experiment: tables.Experiment, session: Session) -> Job:
+def load_job(
+    experiment: tables.Experiment, session: Session, settings: Settings | None = None
+) -> Job:
     project = session.get(tables.Project, experiment.project_id)
     engine = session.get(tables.Engine, experiment.engine_id)
     user = session.get(tables.User, experiment.user_id)
@@ -124,7 +128,17 @@ def load_job(experiment: tables.Experiment, session: Session) -> Job:
         step_status=StepStatus(row.status),
         cancel_requested=experiment.cancel_requested,
         variables={v.name: v.value for v in variables},
+        storage=_storage(session, settings, project),
     )
+
+
+def _storage(
+    session: Session, settings: Settings | None, project: tables.Project | None
+) -> JobStorage | None:
+    if settings is None or project is None:
+        return None
+    row = records.ensure(session, settings, project)
+    return JobStorage(row.input_bucket, row.output_bucket, row.access_key_id, row.secret_key)
 
 
 def release_dead_claims(session: Session) -> int:

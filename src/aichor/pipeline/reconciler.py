@@ -152,7 +152,7 @@ class Reconciler:
             experiment = claim.guard(db, experiment_id, worker, self._until())
             if experiment is None:
                 return None
-            job = claim.load_job(experiment, db)
+            job = claim.load_job(experiment, db, self.ctx.settings)
             if job.cancel_requested and job.step != Step.RUNNING:
                 if job.step == Step.SUBMITTING:
                     with contextlib.suppress(OSError):

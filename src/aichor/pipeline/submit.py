@@ -12,6 +12,7 @@ from aichor.lifecycle import StepStatus
 from aichor.manifest import Manifest, Spec, load_manifest
 from aichor.operators.base import Addressing, HostnameAddressing, RunContext, short_name
 from aichor.pipeline.build import load_image
+from aichor.pipeline.locations import bucket_location
 from aichor.pipeline.work import Context, Job, Result
 from aichor.replicas import ReplicaPlan
 
@@ -66,11 +67,7 @@ def run_policy(spec: Spec) -> RunPolicy:
 
 
 def _facts(job: Job, ctx: Context) -> ExperimentFacts:
-    buckets = ctx.settings.buckets_dir / job.project_name
-    input_dir, output_dir = buckets / "input", buckets / "output"
-    input_dir.mkdir(parents=True, exist_ok=True)
-    for kind in ("output", "tensorboard"):
-        (output_dir / kind / job.id).mkdir(parents=True, exist_ok=True)
+    location = bucket_location(ctx, job)
     return ExperimentFacts(
         experiment_id=job.id,
         project_id=job.project_id,
@@ -81,7 +78,8 @@ def _facts(job: Job, ctx: Context) -> ExperimentFacts:
         user_name=job.user_name,
         user_email=job.user_email,
         cluster_name=job.engine_name,
-        input_path=f"{input_dir}/",
-        output_bucket=f"{output_dir}/",
-        output_bucket_name=f"{job.project_name}-output",
+        input_path=location.input_path,
+        output_bucket=location.output_bucket,
+        output_bucket_name=location.output_bucket_name,
+        s3=location.s3,
     )

@@ -40,6 +40,19 @@ class Job:
     cancel_requested: bool
     variables: dict[str, str] = field(default_factory=dict)
     """Project runtime variables (non-sensitive ones)."""
+    storage: JobStorage | None = None
+    """The project's buckets and (encrypted) S3 key; None only for a job loaded without settings."""
+
+
+@dataclass(frozen=True)
+class JobStorage:
+    """A project's bucket names and S3 access key, as `project_storage` holds them."""
+
+    input_bucket: str
+    output_bucket: str
+    access_key_id: str
+    secret_token: str
+    """The secret as a Fernet token (`aichor.storage.records.fernet`): decrypt, never log."""
 
 
 @dataclass

