@@ -24,7 +24,7 @@ from aichor.db import tables
 from aichor.db.session import Engine, session
 from aichor.settings import Settings
 from tests.api.conftest import TestClient
-from tests.api.world import PASSWORD, World, build_world
+from tests.api.world import OBJECT_KEY, PASSWORD, World, build_world
 
 PUBLIC, MEMBER, PROJECT, PROJECT_ADMIN = "public", "member", "project", "project_admin"
 ORG_ADMIN, INFRA, FINOPS = "org_admin", "infra", "finops"
@@ -81,6 +81,15 @@ RIGHTS: dict[tuple[str, str], Rights] = {
     ("POST", "/api/experiments/{experiment_id}/cancel"): Rights(PROJECT),
     ("POST", "/api/experiments/{experiment_id}/resubmit"): Rights(PROJECT),
     ("GET", "/api/experiments/{experiment_id}/logs"): Rights(PROJECT),
+    # Storage (api/storage.py).
+    ("GET", "/api/projects/{project}/storage"): Rights(PROJECT),
+    ("POST", "/api/projects/{project}/storage/keys"): Rights(PROJECT),
+    ("GET", "/api/projects/{project}/storage/objects/{bucket}"): Rights(PROJECT),
+    ("GET", "/api/projects/{project}/storage/objects/{bucket}/{key}"): Rights(PROJECT),
+    ("PUT", "/api/projects/{project}/storage/objects/{bucket}/{key}"): Rights(
+        PROJECT, {"any": "json body"}
+    ),
+    ("DELETE", "/api/projects/{project}/storage/objects/{bucket}/{key}"): Rights(PROJECT),
 }
 
 PERSONAS = (
@@ -144,6 +153,8 @@ def _url(path: str, persona: str, world: World) -> str:
         "user_id": world.ids["other_user"],
         "variable_id": world.ids["variable"],
         "experiment_id": world.ids["experiment"],
+        "bucket": "input",
+        "key": OBJECT_KEY,
         "token_id": world.spare_token_id[
             "project_user" if persona in ("outsider", "anonymous") else persona
         ],

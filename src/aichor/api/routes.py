@@ -11,7 +11,18 @@ import importlib.util
 
 from fastapi import APIRouter
 
-from aichor.api import audit, auth, engines, invitations, projects, tokens, usage, users, variables
+from aichor.api import (
+    audit,
+    auth,
+    engines,
+    invitations,
+    projects,
+    storage,
+    tokens,
+    usage,
+    users,
+    variables,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -20,6 +31,7 @@ ROUTERS: list[APIRouter] = [
     users.router,
     projects.router,
     variables.router,
+    storage.router,
     engines.router,
     usage.router,
     audit.router,

@@ -1,11 +1,13 @@
-"""The `project_storage` row of each project: bucket names and the project's S3 access key.
+"""The `project_storage` row of each project: bucket names and the project's S3 access keys.
 
 Who calls it: the storage service (show, rotate keys), the pipeline's claim (the credentials a
 job injects into its replicas) and the embedded S3 endpoints (`s3_server.py`, which serve each
 project's folder with that project's key only). A row is created on first use; its bucket names
 never change afterwards (renaming a project does not move its data). The secret is kept as a
 Fernet token derived from the server's secret: the pipeline must hand it to every replica, so it
-cannot be a one-way hash; the API shows it once, when it is issued.
+cannot be a one-way hash (and SigV4 needs the secret itself to check a signature). Two keys per
+project: the workloads' key, injected into replicas and never shown, and the members' key,
+shown once when `aichor storage keys` issues it; rotating the latter leaves running replicas be.
 """
 
 from __future__ import annotations
@@ -78,19 +80,32 @@ def ensure(session: Session, settings: Settings, project: tables.Project) -> tab
     return row
 
 
-def rotate(session: Session, settings: Settings, row: tables.ProjectStorage) -> Credentials:
-    """A new key pair for the project; the old one stops working when the endpoint restarts."""
+def rotate_user_key(
+    session: Session, settings: Settings, row: tables.ProjectStorage
+) -> Credentials:
+    """A new members' key for the project; the previous one is refused once the endpoint
+    restarts with the new one. The workloads' key is untouched, so running replicas go on."""
     pair = new_key_pair()
-    row.access_key_id = pair.access_key_id
-    row.secret_key = fernet(settings.secret()).encrypt(pair.secret.encode()).decode()
+    row.user_key_id = pair.access_key_id
+    row.user_secret_key = fernet(settings.secret()).encrypt(pair.secret.encode()).decode()
     row.rotated_at = tables.utcnow()
     session.flush()
     return pair
 
 
 def credentials(settings: Settings, row: tables.ProjectStorage) -> Credentials:
+    """The workloads' key in clear."""
     secret = fernet(settings.secret()).decrypt(row.secret_key.encode()).decode()
     return Credentials(row.access_key_id, secret)
+
+
+def every_key(settings: Settings, row: tables.ProjectStorage) -> list[Credentials]:
+    """Every key the project's endpoint accepts: the workloads' and the members' (if issued)."""
+    keys = [credentials(settings, row)]
+    if row.user_key_id and row.user_secret_key:
+        secret = fernet(settings.secret()).decrypt(row.user_secret_key.encode()).decode()
+        keys.append(Credentials(row.user_key_id, secret))
+    return keys
 
 
 def every_row(session: Session) -> list[tables.ProjectStorage]:

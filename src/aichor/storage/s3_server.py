@@ -5,7 +5,7 @@ Who calls it: `aichor.app`'s lifespan (`S3Endpoints.start/stop`), the storage se
 after a key rotation) and the pipeline (`read_endpoint`, for the URL injected into replicas).
 
 Each project's process serves only `<buckets_dir>/<project id>/` (its two bucket folders) and
-accepts only that project's access key (decision 100), so another project's key is refused by
+accepts only that project's access keys (decision 100), so another project's key is refused by
 the S3 signature check itself. A supervisor thread polls the `project_storage` rows (every
 `poll_seconds`), creates the rows of new projects, and (re)starts a project's process when it is
 missing, has died or serves an old key; it keeps the project's port across restarts. Each
@@ -47,7 +47,8 @@ class Endpoint:
 
     project_id: str
     url: str
-    access_key_id: str
+    key_ids: tuple[str, ...]
+    """Every access key id the endpoint accepts (the workloads' first)."""
     pid: int
 
 
@@ -59,8 +60,9 @@ def read_endpoint(settings: Settings, project_id: str) -> Endpoint | None:
     """The project's running endpoint, or None (not started yet, or its process is gone)."""
     try:
         text = (endpoints_dir(settings) / f"{project_id}.json").read_text()
-        endpoint = Endpoint(**json.loads(text))
-    except (OSError, ValueError, TypeError):
+        fields = json.loads(text)
+        endpoint = Endpoint(**{**fields, "key_ids": tuple(fields["key_ids"])})
+    except (OSError, ValueError, TypeError, KeyError):
         return None
     return endpoint if _alive(endpoint.pid) else None
 
@@ -72,7 +74,7 @@ def wait_for_endpoint(
     deadline = time.monotonic() + timeout
     while True:
         endpoint = read_endpoint(settings, project_id)
-        if endpoint is not None and endpoint.access_key_id == access_key_id:
+        if endpoint is not None and access_key_id in endpoint.key_ids:
             return endpoint
         if time.monotonic() > deadline:
             return None
@@ -89,7 +91,7 @@ def rclone_binary() -> str | None:
 class _Served:
     process: subprocess.Popen[bytes]
     port: int
-    access_key_id: str
+    key_ids: tuple[str, ...]
 
 
 class S3Endpoints:
@@ -140,27 +142,27 @@ class S3Endpoints:
                 self._retire(project_id)
 
     def reconcile(self, binary: str) -> None:
-        wanted: dict[str, records.Credentials] = {}
+        wanted: dict[str, list[records.Credentials]] = {}
         with session(self.db) as db:
             for project in records.projects_without_storage(db):
                 records.ensure(db, self.settings, project)
             for row in records.every_row(db):
-                wanted[row.project_id] = records.credentials(self.settings, row)
+                wanted[row.project_id] = records.every_key(self.settings, row)
                 _make_dirs(project_root(self.settings, row.project_id), row)
         for project_id in set(self._served) - set(wanted):
             self._retire(project_id)
-        for project_id, pair in wanted.items():
+        for project_id, keys in wanted.items():
             served = self._served.get(project_id)
-            fresh = served is not None and served.access_key_id == pair.access_key_id
-            if fresh and served is not None and served.process.poll() is None:
+            key_ids = tuple(pair.access_key_id for pair in keys)
+            if served is not None and served.key_ids == key_ids and served.process.poll() is None:
                 continue
             port = served.port if served is not None else _free_port(self.settings.storage_host)
             if served is not None:
                 self._retire(project_id)
-            self._served[project_id] = self._launch(binary, project_id, pair, port)
+            self._served[project_id] = self._launch(binary, project_id, keys, port)
 
     def _launch(
-        self, binary: str, project_id: str, pair: records.Credentials, port: int
+        self, binary: str, project_id: str, keys: list[records.Credentials], port: int
     ) -> _Served:
         state = self.settings.home / "storage"
         config = state / "rclone.conf"
@@ -172,16 +174,19 @@ class S3Endpoints:
             str(project_root(self.settings, project_id)),
         ]
         # The key travels in the environment, not in argv (which every local user can read).
-        env = {**os.environ, "RCLONE_AUTH_KEY": f'"{pair.access_key_id},{pair.secret}"'}
+        # CSV of "id,secret" pairs; the secrets are URL-safe base64, never a quote or comma.
+        pairs = ",".join(f'"{pair.access_key_id},{pair.secret}"' for pair in keys)
+        env = {**os.environ, "RCLONE_AUTH_KEY": pairs}
         with (state / f"{project_id}.log").open("ab") as log_file:
             process = subprocess.Popen(  # noqa: S603 - fixed argv
                 argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, env=env
             )
-        served = _Served(process, port, pair.access_key_id)
+        served = _Served(process, port, tuple(pair.access_key_id for pair in keys))
         if not _wait_listening(host, port, process, timeout=10.0):
             log.error("rclone for project %s did not start (see %s.log)", project_id, project_id)
             return served
-        endpoint = Endpoint(project_id, f"http://{host}:{port}", pair.access_key_id, process.pid)
+        url = f"http://{host}:{port}"
+        endpoint = Endpoint(project_id, url, served.key_ids, process.pid)
         target = endpoints_dir(self.settings) / f"{project_id}.json"
         partial = target.with_suffix(".tmp")
         partial.write_text(json.dumps(asdict(endpoint)))

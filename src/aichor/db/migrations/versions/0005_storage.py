@@ -1,4 +1,4 @@
-"""project storage: each project's buckets and S3 access key
+"""project storage: each project's buckets and S3 access keys
 
 Revision ID: 0005_storage
 Revises: 0003
@@ -25,12 +25,15 @@ def upgrade() -> None:
         sa.Column("output_bucket", sa.String(length=63), nullable=False),
         sa.Column("access_key_id", sa.String(length=40), nullable=False),
         sa.Column("secret_key", sa.Text(), nullable=False),
+        sa.Column("user_key_id", sa.String(length=40), nullable=True),
+        sa.Column("user_secret_key", sa.Text(), nullable=True),
         sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["organisation_id"], ["organisation.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("project_id"),
         sa.UniqueConstraint("access_key_id"),
+        sa.UniqueConstraint("user_key_id"),
     )
 
 
