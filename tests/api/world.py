@@ -6,8 +6,8 @@ usage record) and one member per persona; organisation B has its own admin: the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import tempfile
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 

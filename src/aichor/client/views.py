@@ -27,8 +27,11 @@ from aichor.schemas.experiments import (
     StepView,
 )
 from aichor.schemas.projects import ProjectView, VariableView
+from aichor.schemas.storage import AccessKeyCreated, BucketView, ObjectView, StorageView
 
 __all__ = [
+    "AccessKeyCreated",
+    "BucketView",
     "EngineView",
     "ExperimentPage",
     "ExperimentSummary",
@@ -39,10 +42,12 @@ __all__ = [
     "LogPage",
     "LoginView",
     "MeView",
+    "ObjectView",
     "OrganisationRef",
     "ProjectView",
     "ReplicaView",
     "StepView",
+    "StorageView",
     "TokenCreated",
     "TokenView",
     "UserView",
