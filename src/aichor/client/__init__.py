@@ -316,9 +316,10 @@ class Client:
 
 
 def _object_path(project: str, bucket: str, key: str) -> str:
-    return (
-        f"/api/projects/{project}/storage/objects/{quote(bucket, safe='')}/{quote(key, safe='/')}"
-    )
+    """Each segment percent-encoded, dots too: httpx would resolve `..` before sending, and the
+    server must see the key as typed to refuse it by name."""
+    segments = "/".join(quote(part, safe="").replace(".", "%2E") for part in key.split("/"))
+    return f"/api/projects/{project}/storage/objects/{quote(bucket, safe='')}/{segments}"
 
 
 def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
