@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aichor.lifecycle import ExperimentStatus, StepStatus
 from aichor.pipeline.work import Context, Job, Result
+from aichor.storage.volumes import remove_shared_volume
 
 _BATCH = 5000
 
@@ -23,6 +24,7 @@ def act(job: Job, ctx: Context) -> Result:
     if outcome is None:
         return Result(None, replicas=replicas)
     ctx.engine.forget(name)
+    remove_shared_volume(ctx.settings, job.id)  # `sharedVolume` lives as long as the run
     status = {
         ExperimentStatus.SUCCEEDED: StepStatus.SUCCEEDED,
         ExperimentStatus.CANCELLED: StepStatus.CANCELLED,

@@ -6,7 +6,7 @@ Also used at submit time (services) through `plan_gang`, to size the gang before
 from __future__ import annotations
 
 from aichor import operators
-from aichor.engines.base import RunPolicy, Workload
+from aichor.engines.base import Mount, RunPolicy, Workload
 from aichor.experiment_env import ExperimentFacts, merged_env
 from aichor.lifecycle import StepStatus
 from aichor.manifest import Manifest, Spec, load_manifest
@@ -15,6 +15,7 @@ from aichor.pipeline.build import load_image
 from aichor.pipeline.locations import bucket_location
 from aichor.pipeline.work import Context, Job, Result
 from aichor.replicas import ReplicaPlan
+from aichor.storage.volumes import volume_mounts
 
 
 def act(job: Job, ctx: Context) -> Result:
@@ -25,7 +26,15 @@ def act(job: Job, ctx: Context) -> Result:
         manifest, job.id, base_env=base_env, addressing=ctx.engine.new_addressing(name)
     )
     image = load_image(ctx.workspace(job) / "image.json")
-    ctx.engine.submit(Workload(plan=plan, image=image, policy=run_policy(manifest.spec)))
+    mounts = volume_mounts(ctx.settings, manifest.spec.storage, job.project_id, job.id)
+    ctx.engine.submit(
+        Workload(
+            plan=plan,
+            image=image,
+            policy=run_policy(manifest.spec),
+            mounts=tuple(Mount(source, target) for source, target in mounts),
+        )
+    )
     return Result(
         StepStatus.SUCCEEDED,
         f"{len(plan.replicas)} replica(s) submitted to {job.engine_name}",

@@ -39,6 +39,8 @@ from aichor.storage.buckets import project_root
 
 log = logging.getLogger(__name__)
 _GUARD = Path(__file__).with_name("die_with_parent.py")
+SUPERVISOR = "supervisor"
+"""The endpoint file naming the supervisor's own process, while it runs."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,10 @@ def read_endpoint(settings: Settings, project_id: str) -> Endpoint | None:
 def wait_for_endpoint(
     settings: Settings, project_id: str, access_key_id: str, timeout: float
 ) -> Endpoint | None:
-    """The endpoint once it serves `access_key_id` (a fresh project or key), or None."""
+    """The endpoint once it serves `access_key_id` (a fresh project or key), or None at once
+    when no supervisor runs on this home (a worker without a server, pipeline tests)."""
+    if read_endpoint(settings, SUPERVISOR) is None:
+        return None
     deadline = time.monotonic() + timeout
     while True:
         endpoint = read_endpoint(settings, project_id)
@@ -112,6 +117,7 @@ class S3Endpoints:
             log.error("rclone not found: project buckets are not served over S3")
             return self
         endpoints_dir(self.settings).mkdir(parents=True, exist_ok=True)
+        _write_endpoint(self.settings, Endpoint(SUPERVISOR, "", (), os.getpid()))
         self._thread = threading.Thread(
             target=self._loop, args=(binary,), name="s3-endpoints", daemon=True
         )
@@ -140,6 +146,7 @@ class S3Endpoints:
         finally:
             for project_id in list(self._served):
                 self._retire(project_id)
+            (endpoints_dir(self.settings) / f"{SUPERVISOR}.json").unlink(missing_ok=True)
 
     def reconcile(self, binary: str) -> None:
         wanted: dict[str, list[records.Credentials]] = {}
@@ -186,11 +193,7 @@ class S3Endpoints:
             log.error("rclone for project %s did not start (see %s.log)", project_id, project_id)
             return served
         url = f"http://{host}:{port}"
-        endpoint = Endpoint(project_id, url, served.key_ids, process.pid)
-        target = endpoints_dir(self.settings) / f"{project_id}.json"
-        partial = target.with_suffix(".tmp")
-        partial.write_text(json.dumps(asdict(endpoint)))
-        partial.replace(target)
+        _write_endpoint(self.settings, Endpoint(project_id, url, served.key_ids, process.pid))
         return served
 
     def _retire(self, project_id: str) -> None:
@@ -202,6 +205,13 @@ class S3Endpoints:
         except subprocess.TimeoutExpired:
             served.process.kill()
             served.process.wait()
+
+
+def _write_endpoint(settings: Settings, endpoint: Endpoint) -> None:
+    target = endpoints_dir(settings) / f"{endpoint.project_id}.json"
+    partial = target.with_suffix(".tmp")
+    partial.write_text(json.dumps(asdict(endpoint)))
+    partial.replace(target)
 
 
 def _make_dirs(root: Path, row: tables.ProjectStorage) -> None:
