@@ -15,6 +15,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -94,14 +95,24 @@ def _endpoint_process(home: Path, project_id: str) -> psutil.Process:
     return process
 
 
-def test_endpoint_serves_right_after_start_and_dies_with_a_killed_server(tmp_path: Path) -> None:
+def _endpoint_url(client: Any) -> tuple[str, str]:
+    deadline = time.monotonic() + 10
+    while not (storage := client.get("/api/projects/default/storage").json())["endpoint_url"]:
+        assert time.monotonic() < deadline, storage
+        time.sleep(0.1)
+    return storage["project_id"], storage["endpoint_url"]
+
+
+def test_endpoint_dies_with_a_killed_server_and_comes_back_at_the_same_url(
+    tmp_path: Path,
+) -> None:
+    """Replicas outlive a server crash (decision 061): the URL they were given must work again."""
     home = tmp_path / "home"
     with running_server("sqlite", home, workers=0) as (server, client):
-        deadline = time.monotonic() + 10
-        while not (storage := client.get("/api/projects/default/storage").json())["endpoint_url"]:
-            assert time.monotonic() < deadline, storage
-            time.sleep(0.1)
-        rclone = _endpoint_process(home, storage["project_id"])
+        project_id, url = _endpoint_url(client)
+        rclone = _endpoint_process(home, project_id)
         server.kill()
         rclone.wait(timeout=10)
         assert not rclone.is_running()
+        server.start()
+        assert _endpoint_url(client) == (project_id, url)

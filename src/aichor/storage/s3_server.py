@@ -8,7 +8,9 @@ Each project's process serves only `<buckets_dir>/<project id>/` (its two bucket
 accepts only that project's access keys (decision 100), so another project's key is refused by
 the S3 signature check itself. A supervisor thread polls the `project_storage` rows (every
 `poll_seconds`), creates the rows of new projects, and (re)starts a project's process when it is
-missing, has died or serves an old key; it keeps the project's port across restarts. Each
+missing, has died or serves an old key; a project keeps its port across restarts of the
+process and of the server (`ports.json`), so replicas that outlive a server crash (decision 061)
+find their endpoint again at the URL they were given. Each
 process is started through `die_with_parent.py` from that one long-lived thread, so the kernel
 kills it if the server dies, even by SIGKILL. Where a project's endpoint listens is written to
 `<home>/storage/endpoints/<project id>.json` for pipeline workers in other processes.
@@ -163,7 +165,7 @@ class S3Endpoints:
             key_ids = tuple(pair.access_key_id for pair in keys)
             if served is not None and served.key_ids == key_ids and served.process.poll() is None:
                 continue
-            port = served.port if served is not None else _free_port(self.settings.storage_host)
+            port = served.port if served is not None else self._port_for(project_id)
             if served is not None:
                 self._retire(project_id)
             self._served[project_id] = self._launch(binary, project_id, keys, port)
@@ -196,6 +198,24 @@ class S3Endpoints:
         _write_endpoint(self.settings, Endpoint(project_id, url, served.key_ids, process.pid))
         return served
 
+    def _port_for(self, project_id: str) -> int:
+        """The port this project had before (a restarted server keeps the URL that running
+        replicas were given), else a free one, remembered in `<home>/storage/ports.json`."""
+        path = self.settings.home / "storage" / "ports.json"
+        try:
+            ports = {str(k): int(v) for k, v in json.loads(path.read_text()).items()}
+        except (OSError, ValueError, AttributeError):
+            ports = {}
+        host = self.settings.storage_host
+        port = ports.get(project_id)
+        if port is None or not _can_bind(host, port):
+            port = _free_port(host)
+            ports[project_id] = port
+            partial = path.with_suffix(".tmp")
+            partial.write_text(json.dumps(ports))
+            partial.replace(path)
+        return port
+
     def _retire(self, project_id: str) -> None:
         served = self._served.pop(project_id)
         (endpoints_dir(self.settings) / f"{project_id}.json").unlink(missing_ok=True)
@@ -223,6 +243,16 @@ def _free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def _can_bind(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _wait_listening(
