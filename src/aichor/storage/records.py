@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from aichor.db import tables
 from aichor.settings import Settings
+from aichor.storage.buckets import ExperimentDirs, experiment_dirs
 from aichor.storage.keys import bucket_name
 
 
@@ -106,6 +107,15 @@ def every_key(settings: Settings, row: tables.ProjectStorage) -> list[Credential
         secret = fernet(settings.secret()).decrypt(row.user_secret_key.encode()).decode()
         keys.append(Credentials(row.user_key_id, secret))
     return keys
+
+
+def experiment_dirs_for(
+    session: Session, settings: Settings, project: tables.Project, experiment_id: str
+) -> ExperimentDirs:
+    """The local folders behind an experiment's `AICHOR_OUTPUT_PATH` and
+    `AICHOR_TENSORBOARD_PATH` (for the TensorBoard server; embedded store only)."""
+    row = ensure(session, settings, project)
+    return experiment_dirs(settings, project.id, row.output_bucket, experiment_id)
 
 
 def every_row(session: Session) -> list[tables.ProjectStorage]:
