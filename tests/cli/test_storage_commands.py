@@ -134,3 +134,41 @@ def _eventually_endpoint(server: LiveServer, project: str) -> str:
             return str(url)
         time.sleep(0.2)
     raise AssertionError(f"no endpoint for {project}")
+
+
+def test_upload_reaches_the_disk_while_the_body_is_still_arriving(server: LiveServer) -> None:
+    """The server writes each chunk as it comes (a large file is never held in memory): midway
+    through the request the partial upload is already on disk."""
+    import httpx
+
+    from tests.client.live_server import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    token = httpx.post(
+        f"{server.url}/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    ).json()["token"]
+    uploads = server.home / "buckets" / ".uploads"
+    seen_midway: list[int] = []
+
+    def body() -> Iterator[bytes]:
+        for index in range(16):
+            if index == 8:
+                deadline = time.monotonic() + 10
+                while not (sizes := [p.stat().st_size for p in uploads.glob("upload-*")]) or max(
+                    sizes
+                ) < (4 << 20):
+                    assert time.monotonic() < deadline, sizes
+                    time.sleep(0.05)
+                seen_midway.append(max(sizes))
+            yield b"\0" * (1 << 20)
+
+    response = httpx.put(
+        f"{server.url}/api/projects/default/storage/objects/output/big.bin",
+        content=body(),
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == 16 << 20
+    assert seen_midway and seen_midway[0] >= 4 << 20
+    assert list(uploads.glob("upload-*")) == []
+    ok(server, "storage", "rm", "output:big.bin")

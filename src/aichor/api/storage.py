@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -56,10 +55,10 @@ def list_objects(
 @router.put("/objects/{bucket}/{key:path}", status_code=201)
 async def put_object(project: str, bucket: str, key: str, request: Request) -> ObjectView:
     """The raw request body becomes the object (any content type)."""
-    check_key(key)
     work = UnitOfWork(request)
     await work.begin()
     try:
+        check_key(key)  # before the body is read: a refused key costs no upload
         upload = await _spool(request, storage.uploads_dir(work.settings))
     except BaseException as error:
         await work.fail(error)
@@ -89,7 +88,7 @@ def get_object(
     if isinstance(content, Path):
         return FileResponse(content, filename=filename, media_type="application/octet-stream")
     return StreamingResponse(
-        _chunks(content),
+        content,
         media_type="application/octet-stream",
         headers={"Content-Length": str(info.size)},
     )
@@ -120,7 +119,3 @@ def _new_file(folder: Path) -> str:
     descriptor, name = tempfile.mkstemp(dir=folder, prefix="upload-")
     os.close(descriptor)
     return name
-
-
-def _chunks(content: Iterator[bytes]) -> Iterator[bytes]:
-    yield from content
