@@ -27,6 +27,7 @@ from aichor.pipeline import build, claim, clone, queue, run, submit, transitions
 from aichor.pipeline.outcome import apply_outcome
 from aichor.pipeline.work import Context, Job, Result, context_for
 from aichor.settings import Settings
+from aichor.storage.volumes import remove_shared_volume
 
 log = logging.getLogger(__name__)
 STEP_FUNCTIONS: dict[Step, Callable[[Job, Context], Result]] = {
@@ -157,6 +158,7 @@ class Reconciler:
                 if job.step == Step.SUBMITTING:
                     with contextlib.suppress(OSError):
                         self.ctx.engine.cancel(short_name(job.id))
+                    remove_shared_volume(self.ctx.settings, job.id)
                 transitions.finish(db, experiment, ExperimentStatus.CANCELLED, "cancelled")
                 return None
             if job.step_status == StepStatus.INITIALIZE:

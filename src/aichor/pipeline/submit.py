@@ -15,7 +15,7 @@ from aichor.pipeline.build import load_image
 from aichor.pipeline.locations import bucket_location
 from aichor.pipeline.work import Context, Job, Result
 from aichor.replicas import ReplicaPlan
-from aichor.storage.volumes import volume_mounts
+from aichor.storage.volumes import remove_shared_volume, volume_mounts
 
 
 def act(job: Job, ctx: Context) -> Result:
@@ -27,14 +27,17 @@ def act(job: Job, ctx: Context) -> Result:
     )
     image = load_image(ctx.workspace(job) / "image.json")
     mounts = volume_mounts(ctx.settings, manifest.spec.storage, job.project_id, job.id)
-    ctx.engine.submit(
-        Workload(
-            plan=plan,
-            image=image,
-            policy=run_policy(manifest.spec),
-            mounts=tuple(Mount(source, target) for source, target in mounts),
-        )
+    workload = Workload(
+        plan=plan,
+        image=image,
+        policy=run_policy(manifest.spec),
+        mounts=tuple(Mount(source, target) for source, target in mounts),
     )
+    try:
+        ctx.engine.submit(workload)
+    except BaseException:
+        remove_shared_volume(ctx.settings, job.id)  # the Running step will not remove it
+        raise
     return Result(
         StepStatus.SUCCEEDED,
         f"{len(plan.replicas)} replica(s) submitted to {job.engine_name}",
