@@ -145,6 +145,8 @@ class Gang:
         self.parts.reaper.watch_session(record.process.pid)
         with (self.parts.folder / "pids").open("a") as pids:
             pids.write(f"{record.process.pid} {name} attempt={record.restarts}\n")
+        if spec.kind == ReplicaKind.RAY_HEAD and spec.ray is not None:
+            ray_nodes.write_endpoints(self.parts.folder, spec.ray)
 
     def _share_for(self, spec: ReplicaSpec) -> Share:
         if spec.kind == ReplicaKind.RAY_DRIVER:
