@@ -54,7 +54,9 @@ def _enable(db: Session, world: World, enabled: bool) -> str:
 def _write_scalar(logdir: str, tag: str, values: list[float]) -> None:
     writer = EventFileWriter(logdir)
     for step, value in enumerate(values):
-        summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)])
+        summary = summary_pb2.Summary(
+            value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]
+        )
         writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
     writer.close()
 

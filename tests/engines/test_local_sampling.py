@@ -4,6 +4,7 @@ and without NVML (this machine has no GPU) the GPU fields are simply absent."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,10 +42,8 @@ def replicas() -> Iterator[dict[str, subprocess.Popen[bytes]]]:
     yield started
     for process in started.values():
         for pid in process_trees([process.pid])[process.pid]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         process.wait(10)
 
 
