@@ -2,7 +2,8 @@
 
 On start (lifespan) the database is upgraded, the embedded defaults are created on first start
 (the generated admin password is printed once), and the pipeline workers start in this process
-(`settings.workers` threads; none when 0). `aichor server` runs it with uvicorn.
+(`settings.workers` threads; none when 0). When it stops, the TensorBoards it started stop too.
+`aichor server` runs it with uvicorn.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from fastapi import FastAPI
 from aichor import __version__
 from aichor.api import error_handlers
 from aichor.api.routes import all_routers
+from aichor.dashboards.proxy import DashboardProxy
+from aichor.dashboards.tensorboard import TensorBoards
 from aichor.db.migrate import upgrade_database
 from aichor.db.session import make_engine, session
 from aichor.pipeline import reconciler
@@ -40,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db_engine = make_engine(settings)
+    app.state.tensorboards = TensorBoards(idle_seconds=settings.tensorboard_idle_seconds)
+    app.state.dashboard_proxy = DashboardProxy()
     error_handlers.install(app)
     for router in all_routers():
         app.include_router(router)
@@ -55,6 +60,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         workers.stop()
+        app.state.tensorboards.close()
+        await app.state.dashboard_proxy.aclose()
 
 
 def prepare_database(settings: Settings) -> FirstAdmin | None:

@@ -81,6 +81,8 @@ RIGHTS: dict[tuple[str, str], Rights] = {
     ("POST", "/api/experiments/{experiment_id}/cancel"): Rights(PROJECT),
     ("POST", "/api/experiments/{experiment_id}/resubmit"): Rights(PROJECT),
     ("GET", "/api/experiments/{experiment_id}/logs"): Rights(PROJECT),
+    ("GET", "/api/experiments/{experiment_id}/metrics"): Rights(PROJECT),
+    ("GET", "/api/experiments/{experiment_id}/replicas"): Rights(PROJECT),
 }
 
 PERSONAS = (

@@ -11,7 +11,19 @@ import importlib.util
 
 from fastapi import APIRouter
 
-from aichor.api import audit, auth, engines, invitations, projects, tokens, usage, users, variables
+from aichor.api import (
+    audit,
+    auth,
+    dashboards,
+    engines,
+    invitations,
+    projects,
+    telemetry,
+    tokens,
+    usage,
+    users,
+    variables,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -23,6 +35,8 @@ ROUTERS: list[APIRouter] = [
     engines.router,
     usage.router,
     audit.router,
+    telemetry.router,
+    dashboards.router,
 ]
 
 OPTIONAL_MODULES = ("aichor.api.experiments",)

@@ -24,8 +24,10 @@ from aichor.client.views import (
     InvitationView,
     LoginView,
     LogPage,
+    MetricsView,
     MeView,
     ProjectView,
+    ReplicaListView,
     TokenCreated,
     TokenView,
     UserView,
@@ -234,6 +236,17 @@ class Client:
         params = {"source": source, "after": after, "limit": limit}
         response = self._call("GET", f"/api/experiments/{experiment_id}/logs", params=params)
         return self._parse(LogPage, response)
+
+    def list_replicas(self, experiment_id: str) -> ReplicaListView:
+        response = self._call("GET", f"/api/experiments/{experiment_id}/replicas")
+        return self._parse(ReplicaListView, response)
+
+    def read_metrics(
+        self, experiment_id: str, *, replica: str | None = None, points: int | None = None
+    ) -> MetricsView:
+        params = {"replica": replica, "points": points}
+        response = self._call("GET", f"/api/experiments/{experiment_id}/metrics", params=params)
+        return self._parse(MetricsView, response)
 
     # -- transport ------------------------------------------------------------------------------
     def _call(

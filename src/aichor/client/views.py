@@ -27,6 +27,7 @@ from aichor.schemas.experiments import (
     StepView,
 )
 from aichor.schemas.projects import ProjectView, VariableView
+from aichor.schemas.telemetry import MetricsView, ReplicaListView
 
 __all__ = [
     "EngineView",
@@ -39,8 +40,10 @@ __all__ = [
     "LogPage",
     "LoginView",
     "MeView",
+    "MetricsView",
     "OrganisationRef",
     "ProjectView",
+    "ReplicaListView",
     "ReplicaView",
     "StepView",
     "TokenCreated",

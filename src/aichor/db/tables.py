@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -283,6 +284,27 @@ class Replica(Base):
     restarts: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+_ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
+"""An auto-incrementing row id: BIGINT on PostgreSQL, INTEGER (the rowid) on SQLite."""
+
+
+class MetricPoint(Base):
+    """One resource sample of one replica; kept per replica up to `Settings.metrics_max_points`
+    (older points are thinned out, see `aichor.metrics.store`)."""
+
+    __tablename__ = "metric_point"
+    __table_args__ = (Index("ix_metric_point_series", "experiment_id", "replica", "at"),)
+    id: Mapped[int] = mapped_column(_ROW_ID, primary_key=True, autoincrement=True)
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
+    replica: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    cpu: Mapped[float] = mapped_column(Float)
+    """Cores in use (1.0 = one core busy)."""
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    gpu_util: Mapped[float | None] = mapped_column(Float)
+    gpu_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class UsageRecord(Base):

@@ -193,7 +193,9 @@ class Reconciler:
             for column, value in result.updates.items():
                 setattr(experiment, column, value)
             if job.step == Step.RUNNING or result.status is None:
-                return apply_outcome(db, experiment, result, self.clock() + self._poll())
+                due = self.clock() + self._poll()
+                limit = self.ctx.settings.metrics_max_points
+                return apply_outcome(db, experiment, result, due, max_points=limit)
             if result.status != StepStatus.SUCCEEDED:
                 failed = (
                     ExperimentStatus.CANCELLED

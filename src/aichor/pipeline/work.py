@@ -12,7 +12,7 @@ from aichor.engines.base import RunOutcome
 from aichor.engines.local.detached import DetachedLocalEngine
 from aichor.lifecycle import Step, StepStatus
 from aichor.logs.store import LogStore
-from aichor.replicas import ReplicaState
+from aichor.replicas import MetricSample, ReplicaState
 from aichor.settings import Settings
 
 
@@ -52,6 +52,8 @@ class Result:
     """Experiment columns to set (manifest text, operator, workload name, ...)."""
     outcome: RunOutcome | None = None
     replicas: list[ReplicaState] = field(default_factory=list)
+    samples: list[MetricSample] = field(default_factory=list)
+    """Resource samples of the running replicas, taken by the run step."""
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Context:
     settings: Settings
     engine: DetachedLocalEngine
     logs: LogStore
+    last_sampled: dict[str, float] = field(default_factory=dict)
+    """Experiment id → `time.monotonic()` of its last resource sample in this process."""
 
     def workspace(self, job: Job) -> Path:
         return self.settings.home / "workspaces" / job.id
