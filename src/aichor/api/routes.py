@@ -11,7 +11,18 @@ import importlib.util
 
 from fastapi import APIRouter
 
-from aichor.api import audit, auth, engines, invitations, projects, tokens, usage, users, variables
+from aichor.api import (
+    audit,
+    auth,
+    engines,
+    invitations,
+    projects,
+    tokens,
+    usage,
+    users,
+    variables,
+    webhooks,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -23,6 +34,7 @@ ROUTERS: list[APIRouter] = [
     engines.router,
     usage.router,
     audit.router,
+    webhooks.router,
 ]
 
 OPTIONAL_MODULES = ("aichor.api.experiments",)
