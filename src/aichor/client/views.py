@@ -27,8 +27,10 @@ from aichor.schemas.experiments import (
     StepView,
 )
 from aichor.schemas.projects import ProjectView, VariableView
+from aichor.schemas.webhooks import CommitOutcome, PushResult, WebhookView
 
 __all__ = [
+    "CommitOutcome",
     "EngineView",
     "ExperimentPage",
     "ExperimentSummary",
@@ -41,10 +43,12 @@ __all__ = [
     "MeView",
     "OrganisationRef",
     "ProjectView",
+    "PushResult",
     "ReplicaView",
     "StepView",
     "TokenCreated",
     "TokenView",
     "UserView",
     "VariableView",
+    "WebhookView",
 ]
