@@ -49,7 +49,7 @@ import os
 for name in ("API_KEY", "LEARNING_RATE", "SEED", "SEEN_FLAVOUR"):
     print(f"{name}={os.environ.get(name)}", flush=True)
 """
-API_KEY = "sk-live-7f3a9c"  # noqa: S105 - the value the test expects to see masked
+API_KEY = "sk-live-7f3a9c"
 BUILD_TOKEN = "build-token-51d2"  # noqa: S105
 
 

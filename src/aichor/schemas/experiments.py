@@ -66,6 +66,10 @@ class ExperimentSummary(BaseModel):
 
 class ExperimentView(ExperimentSummary):
     replicas: list[ReplicaView]
+    author: str = Field("", description="The commit's git author (the submitter otherwise).")
+    triggered_by: str = Field(
+        "", description="The webhook provider whose push started it; empty when submitted."
+    )
 
 
 class ExperimentPage(BaseModel):

@@ -139,7 +139,7 @@ def _queue(
     audit.record(session, actor, "experiment.submit", target=experiment.id)
     session.commit()
     reconciler.wake()
-    return view_of(experiment, project.name, engine.name, experiment.author)
+    return view_of(experiment, project.name, engine.name, actor.user.email)
 
 
 _DEFAULT_ENGINE = select(tables.Engine).where(
