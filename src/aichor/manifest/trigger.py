@@ -1,7 +1,7 @@
 """Which commit messages start an experiment, and with which manifest (docs/decisions/090).
 
-Pure; called by `services.triggers` for every pushed commit. Only the first line (the subject)
-counts, leading blanks ignored:
+Pure; called by `services.triggers` for every pushed commit. Only the first line (up to the first
+newline, leading blank lines ignored) counts:
 
 - `aichor[<path>]: <message>`: the manifest is `aichor_manifests/<path>` (subfolders allowed,
   `.yaml` added when the path ends in neither `.yaml` nor `.yml`); the keyword is matched
@@ -44,7 +44,7 @@ def parse_commit_message(text: str) -> Trigger | None:
     """The trigger in a commit message, None when it asks for nothing.
 
     Raises InvalidInput when the message has the `aichor[…]` form but is unusable."""
-    subject = (text.strip().splitlines() or [""])[0].strip()
+    subject = text.lstrip().split("\n", 1)[0].strip()
     found = _AICHOR.match(subject)
     if found is not None:
         return _aichor(found.group("path"), found.group("rest"))
