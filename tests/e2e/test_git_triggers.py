@@ -239,3 +239,10 @@ def test_webhook_cli_shows_and_rotates_the_secret(setup: Setup) -> None:
     not_bare = setup.cli("vcs", "install-hook", str(setup.work))
     assert not_bare.returncode != 0 and "not a bare git repository" in not_bare.stderr
     assert not (setup.work / ".git" / "hooks" / "post-receive").exists()
+    foreign = setup.origin / "hooks" / "post-receive"
+    foreign.write_text("#!/bin/sh\necho mine\n")
+    refused = setup.cli("vcs", "install-hook", str(setup.origin))
+    assert refused.returncode != 0 and "--force" in refused.stderr
+    assert foreign.read_text() == "#!/bin/sh\necho mine\n"
+    forced = setup.cli("vcs", "install-hook", str(setup.origin), "--force")
+    assert forced.returncode == 0 and "aichor post-receive hook" in foreign.read_text()

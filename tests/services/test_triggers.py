@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from aichor.db import tables
-from aichor.db.session import Session
+from aichor.db.session import Engine, Session, session
 from aichor.errors import InvalidInput, NotFound, Unauthorized
 from aichor.services import triggers
 from aichor.services.webhook_payloads import signature
@@ -226,3 +227,31 @@ def test_rotation_refuses_the_old_secret(world: World, db: Session, secret: str)
     )
     stored = db.get(tables.Project, world.project.id)
     assert stored is not None and rotated.secret not in stored.webhook_secret
+
+
+def test_simultaneous_deliveries_of_one_push_start_one_experiment(
+    world: World, db: Session, db_engine: Engine, secret: str,  # noqa: F811
+) -> None:  # fmt: skip
+    """Four deliveries of the same commit (different ids, as from a hook and a provider) race;
+    the trigger key's unique index lets exactly one experiment through."""
+    commits = [{"sha": SHA, "message": "aichor[m.yaml]: go", "email": "x@e.com"}]
+    start = threading.Barrier(4)
+    answers: list[str] = []
+
+    def deliver(index: int) -> None:
+        headers, body = _git(secret, commits, f"race-{index}")
+        start.wait()
+        with session(db_engine) as own:
+            result = triggers.receive_push(
+                own, settings=world.settings, provider="git", project_id=world.project.id,
+                headers=headers, body=body,
+            )  # fmt: skip
+        answers.append(result.commits[0].status)
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answers) == ["created", "duplicate", "duplicate", "duplicate"]
+    assert len(_experiments(db)) == 1
