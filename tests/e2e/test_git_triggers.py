@@ -1,7 +1,8 @@
 """Acceptance of git triggers against a real `aichor server` (SQLite and PostgreSQL): a real
 `git push` to a bare repository with the installed hook and a GitHub-format signed webhook each
 start exactly one experiment; a bad signature is 401 and creates nothing; a commit without the
-prefix creates nothing; redeliveries create nothing new."""
+prefix creates nothing; redeliveries create nothing new. The triggered workload prints a
+sensitive project variable, which the API serves masked and never returns."""
 
 from __future__ import annotations
 
@@ -19,7 +20,14 @@ import pytest
 
 from aichor.services.webhook_payloads import signature
 from tests.conftest import AICHOR
-from tests.pipeline.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server, running_server, wait_for
+from tests.pipeline.servers import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    Server,
+    all_logs,
+    running_server,
+    wait_for,
+)
 
 MANIFEST = """\
 kind: AIchorManifest
@@ -31,7 +39,7 @@ builder:
 spec:
   operator: jobset
   image: tiny
-  command: python -c "print('triggered by a push')"
+  command: python -c "import os; print('key=' + os.environ['API_KEY'])"
   types:
     worker:
       count: 1
@@ -40,6 +48,7 @@ spec:
         ramRatio: 1
 """
 STRANGER = "stranger@example.org"
+API_KEY = "sk-live-e2e-81c4"
 
 
 @dataclass
@@ -144,6 +153,9 @@ def test_push_through_the_hook_and_a_github_webhook_each_start_one_experiment(
     assert stat.S_IMODE((hook.parent / "aichor-webhook.json").stat().st_mode) == 0o600
     assert setup.api.get("/api/projects/default").json()["repository_url"] == str(setup.origin)
 
+    variable = {"name": "API_KEY", "value": API_KEY, "sensitive": True}
+    assert setup.api.post("/api/projects/default/variables", json=variable).status_code == 201
+
     # A real push: one commit asks for an experiment, the next does not.
     wanted = setup.commit("aichor[manifest.yaml]: first run\n\nwith a body")
     plain = setup.commit("fix a typo in the notes")
@@ -155,6 +167,15 @@ def test_push_through_the_hook_and_a_github_webhook_each_start_one_experiment(
     assert first["manifest_path"] == "aichor_manifests/manifest.yaml"
     done = wait_for(setup.api, first["id"])
     assert done["status"] == "Succeeded", done
+    # The workload printed its sensitive variable: stored and served masked, never returned.
+    assert "key=****" in all_logs(setup.api, first["id"])
+    for path in (
+        f"/api/experiments/{first['id']}",
+        "/api/projects/default/variables",
+        f"/api/experiments/{first['id']}/logs",
+        "/api/projects/default/experiments",
+    ):
+        assert API_KEY not in setup.api.get(path).text
 
     # The same push notice again (the hook re-run with git's line): nothing new.
     line = f"{'0' * 40} {plain} refs/heads/main\n"
