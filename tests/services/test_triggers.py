@@ -209,7 +209,7 @@ def test_bad_requests_are_named(world: World, db: Session, secret: str) -> None:
 def test_a_project_without_a_secret_refuses_every_delivery(
     world: World, db: Session,  # noqa: F811
 ) -> None:  # fmt: skip
-    with pytest.raises(Unauthorized, match="aichor projects webhook demo"):
+    with pytest.raises(Unauthorized, match="no webhook secret yet"):
         _push(db, world, "github", _github("", [{"sha": SHA, "message": "x", "email": "e"}]))
 
 

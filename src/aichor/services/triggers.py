@@ -106,17 +106,18 @@ def receive_push(
         raise NotFound(f"project {project_id} not found")
     authenticate(provider, headers, body, _secret_of(project, settings))
     delivery = parse(provider, headers, body)
-    if delivery.delivery_id:
+    delivery_id = delivery.delivery_id[:200]
+    if delivery_id:
         seen = session.scalars(
             select(tables.WebhookDelivery).where(
                 tables.WebhookDelivery.project_id == project.id,
                 tables.WebhookDelivery.provider == provider,
-                tables.WebhookDelivery.delivery_id == delivery.delivery_id,
+                tables.WebhookDelivery.delivery_id == delivery_id,
             )
         ).one_or_none()
         if seen is not None:
             return PushResult.model_validate({**seen.result, "duplicate_delivery": True})
-    result = PushResult(provider=provider, event=delivery.event, delivery_id=delivery.delivery_id)
+    result = PushResult(provider=provider, event=delivery.event, delivery_id=delivery_id)
     if not delivery.is_push:
         result.note = f"ignored: {delivery.event} is not a push event"
     else:
@@ -125,22 +126,22 @@ def receive_push(
                 result.commits.append(_ignored(commit, f"more than {MAX_COMMITS} commits pushed"))
             else:
                 result.commits.append(_trigger(session, provider, project_id, commit))
-    _remember(session, project_id, provider, delivery.delivery_id, result)
+    _remember(session, project_id, provider, delivery_id, result)
     return result
 
 
 def _secret_of(project: tables.Project, settings: Settings) -> str:
     if not project.webhook_secret:
         raise Unauthorized(
-            f"project {project.name} has no webhook secret yet: an Organization Admin shows it "
-            f"with `aichor projects webhook {project.name}`"
+            "this project has no webhook secret yet: an Organization Admin makes it with "
+            "`aichor projects webhook <project>`"
         )
     try:
         return crypto.decrypt(settings.secret(), project.webhook_secret, crypto.WEBHOOKS)
     except crypto.InvalidToken:
         raise Unauthorized(
-            f"the webhook secret of project {project.name} was made with another server key: "
-            "rotate it"
+            "this project's webhook secret was made with another server key: rotate it with "
+            "`aichor projects webhook <project> --rotate`"
         ) from None
 
 
@@ -258,7 +259,7 @@ def _remember(
     assert project is not None  # noqa: S101 - loaded by receive_push
     row = tables.WebhookDelivery(
         organisation_id=project.organisation_id, project_id=project_id, provider=provider,
-        delivery_id=delivery_id[:200], result=result.model_dump(mode="json"),
+        delivery_id=delivery_id, result=result.model_dump(mode="json"),
     )  # fmt: skip
     try:
         with session.begin_nested():
