@@ -23,6 +23,7 @@ from aichor.api import (
     usage,
     users,
     variables,
+    webhooks,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -37,6 +38,7 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     telemetry.router,
     dashboards.router,
+    webhooks.router,
 ]
 
 OPTIONAL_MODULES = ("aichor.api.experiments",)

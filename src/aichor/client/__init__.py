@@ -32,6 +32,7 @@ from aichor.client.views import (
     TokenView,
     UserView,
     VariableView,
+    WebhookView,
 )
 from aichor.errors import HTTP_STATUS, AichorError, InvalidInput, Unauthorized
 
@@ -138,6 +139,14 @@ class Client:
 
     def delete_variable(self, project: str, variable_id: str) -> None:
         self._call("DELETE", f"/api/projects/{project}/variables/{variable_id}")
+
+    def webhook(self, project: str, *, rotate: bool = False) -> WebhookView:
+        """The project's webhook URLs and secret; `rotate` makes a new secret first."""
+        if rotate:
+            response = self._call("POST", f"/api/projects/{project}/webhook/rotate")
+        else:
+            response = self._call("GET", f"/api/projects/{project}/webhook")
+        return self._parse(WebhookView, response)
 
     # -- engines ----------------------------------------------------------------------------
     def list_engines(self) -> list[EngineView]:

@@ -28,8 +28,10 @@ from aichor.schemas.experiments import (
 )
 from aichor.schemas.projects import ProjectView, VariableView
 from aichor.schemas.telemetry import MetricsView, ReplicaListView
+from aichor.schemas.webhooks import CommitOutcome, PushResult, WebhookView
 
 __all__ = [
+    "CommitOutcome",
     "EngineView",
     "ExperimentPage",
     "ExperimentSummary",
@@ -43,6 +45,7 @@ __all__ = [
     "MetricsView",
     "OrganisationRef",
     "ProjectView",
+    "PushResult",
     "ReplicaListView",
     "ReplicaView",
     "StepView",
@@ -50,4 +53,5 @@ __all__ = [
     "TokenView",
     "UserView",
     "VariableView",
+    "WebhookView",
 ]

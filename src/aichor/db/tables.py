@@ -139,7 +139,8 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(100))
     vcs_provider: Mapped[str] = mapped_column(String(20), default="git")
     repository_url: Mapped[str] = mapped_column(String(500), default="")
-    webhook_secret: Mapped[str] = mapped_column(String(100), default="")
+    webhook_secret: Mapped[str] = mapped_column(Text, default="")
+    """The webhook secret encrypted with `aichor.crypto` (WEBHOOKS); empty until first shown."""
     default_engine_id: Mapped[str | None] = mapped_column(ForeignKey("engine.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -217,6 +218,7 @@ class Experiment(Base):
         Index("ix_experiment_project_page", "project_id", "created_at", "id"),
         Index("ix_experiment_queue", "engine_id", "status", "priority", "created_at"),
         Index("ix_experiment_due", "status", "current_step", "claim_expires_at"),
+        Index("ux_experiment_trigger", "project_id", "trigger_key", unique=True),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
@@ -247,6 +249,10 @@ class Experiment(Base):
     failure_reason: Mapped[str] = mapped_column(Text, default="")
     failed_replica: Mapped[str] = mapped_column(String(200), default="")
     resubmitted_from: Mapped[str | None] = mapped_column(String(36))
+    trigger_key: Mapped[str | None] = mapped_column(String(64))
+    """sha256 of (commit, manifest) for experiments started by a push: one per project."""
+    triggered_by: Mapped[str] = mapped_column(String(20), default="")
+    """The webhook provider (`github`, `git`, ...) that started it; empty when submitted."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None]
@@ -254,6 +260,21 @@ class Experiment(Base):
     steps: Mapped[list[ExperimentStep]] = relationship(
         back_populates="experiment", order_by="ExperimentStep.position", cascade="all"
     )
+
+
+class WebhookDelivery(Base):
+    """One push delivery received for a project; a redelivery of the same id is answered from
+    `result` and creates nothing."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (UniqueConstraint("project_id", "provider", "delivery_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ExperimentStep(Base):

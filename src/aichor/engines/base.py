@@ -23,6 +23,9 @@ class BuildRequest:
     dockerfile: Path
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Environment of the build's own commands (the project's build-time variables): a private
+    index's credentials, say. They are also in `build_args`."""
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,15 @@ def act(job: Job, ctx: Context) -> Result:
 
 
 def _copy_lines(job: Job, ctx: Context) -> None:
-    """Every engine line not yet in the store, in order (the store's count is the offset)."""
+    """Every engine line not yet in the store, in order (the store's count is the offset),
+    secret values masked."""
+    redactor = job.redactor()
     while True:
         after = ctx.logs.count(job.id)
         lines = ctx.engine.logs(job.workload_name, None, after)[:_BATCH]
         if not lines:
             return
-        ctx.logs.append_replica_lines(job.id, lines)
+        ctx.logs.append_replica_lines(job.id, redactor.log_lines(lines))
 
 
 def _sample(job: Job, ctx: Context) -> list[MetricSample]:

@@ -17,6 +17,7 @@ from aichor.replicas import ReplicaPlan
 
 
 def act(job: Job, ctx: Context) -> Result:
+    job.check_variables()
     manifest = load_manifest(job.manifest_text, source=job.manifest_path)
     name = short_name(job.id)
     base_env = merged_env(_facts(job, ctx), job.variables, manifest.spec.env)

@@ -5,12 +5,14 @@ Step functions run with no database session open: they see only these plain valu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aichor.engines.base import RunOutcome
 from aichor.engines.local.detached import DetachedLocalEngine
+from aichor.errors import InvalidInput
 from aichor.lifecycle import Step, StepStatus
+from aichor.logs.redact import Redactor
 from aichor.logs.store import LogStore
 from aichor.replicas import MetricSample, ReplicaState
 from aichor.settings import Settings
@@ -38,8 +40,26 @@ class Job:
     step: Step
     step_status: StepStatus
     cancel_requested: bool
-    variables: dict[str, str] = field(default_factory=dict)
-    """Project runtime variables (non-sensitive ones)."""
+    variables: dict[str, str] = field(default_factory=dict, repr=False)
+    """Project runtime variables, sensitive ones decrypted: never log them."""
+    build_variables: dict[str, str] = field(default_factory=dict, repr=False)
+    """Project build-time variables, sensitive ones decrypted."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The clear values of the sensitive variables: masked in every stored line and message."""
+    unreadable: tuple[str, ...] = ()
+    """Sensitive variables the server's key cannot decrypt (the key changed since they were set)."""
+
+    def redactor(self) -> Redactor:
+        return Redactor(self.secrets)
+
+    def check_variables(self) -> None:
+        """InvalidInput naming the variables that cannot be decrypted (Building, Submitting)."""
+        if self.unreadable:
+            raise InvalidInput(
+                f"sensitive variable(s) {', '.join(self.unreadable)} cannot be decrypted: the "
+                "server's secret key changed since they were set; set them again",
+                field="variables",
+            )
 
 
 @dataclass
@@ -56,6 +76,21 @@ class Result:
     """Resource samples of the running replicas, taken by the run step."""
 
 
+def masked(result: Result, job: Job) -> Result:
+    """The result with the job's secret values masked in every text it carries to the database
+    (step message, failure reason, replica reasons)."""
+    redactor = job.redactor()
+    if not redactor:
+        return result
+    result.message = redactor.text(result.message)
+    if result.outcome is not None:
+        result.outcome = replace(result.outcome, reason=redactor.text(result.outcome.reason))
+    result.replicas = [
+        replace(r, reason=redactor.text(r.reason)) if r.reason else r for r in result.replicas
+    ]
+    return result
+
+
 @dataclass
 class Context:
     """What every step may use: settings, the engine, the log store."""
@@ -70,19 +105,20 @@ class Context:
         return self.settings.home / "workspaces" / job.id
 
     def step_log(self, job: Job, step: Step) -> LogWriter:
-        return LogWriter(self.logs, job.id, step)
+        return LogWriter(self.logs, job.id, step, job.redactor())
 
 
 @dataclass(frozen=True)
 class LogWriter:
-    """Appends lines to one step's log."""
+    """Appends lines to one step's log, secret values masked."""
 
     logs: LogStore
     experiment_id: str
     step: Step
+    redactor: Redactor = field(default_factory=lambda: Redactor(()))
 
     def __call__(self, text: str) -> None:
-        self.logs.append(self.experiment_id, self.step, [text])
+        self.logs.append(self.experiment_id, self.step, [self.redactor.text(text)])
 
 
 def context_for(settings: Settings) -> Context:

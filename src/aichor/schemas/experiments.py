@@ -74,6 +74,10 @@ class ExperimentView(ExperimentSummary):
     """Path of the proxied TensorBoard when the manifest enables it (started on first visit)."""
     ray_dashboard_url: str | None = None
     """Path of the proxied Ray dashboard of a running kuberay experiment."""
+    author: str = Field("", description="The commit's git author (the submitter otherwise).")
+    triggered_by: str = Field(
+        "", description="The webhook provider whose push started it; empty when submitted."
+    )
 
 
 class ExperimentPage(BaseModel):

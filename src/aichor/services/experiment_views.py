@@ -150,6 +150,8 @@ def _fields(
         "project": project,
         "engine": engine,
         "user_email": email,
+        "author": experiment.author or email,
+        "triggered_by": experiment.triggered_by or "",
         "source_kind": experiment.source_kind,
         "commit_sha": experiment.commit_sha,
         "branch": experiment.branch,

@@ -65,7 +65,12 @@ class DetachedLocalEngine:
             return
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / "workload.tmp"
-        temporary.write_bytes(pickle.dumps(workload))
+        temporary.unlink(missing_ok=True)
+        # Owner-only: the replicas' environment holds the project's decrypted sensitive variables.
+        with os.fdopen(
+            os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
+        ) as out:
+            out.write(pickle.dumps(workload))
         os.replace(temporary, folder / "workload.pickle")
         (folder / "supervisor.json").unlink(missing_ok=True)
         env = {k: v for k, v in os.environ.items() if k != TOKEN}
