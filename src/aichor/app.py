@@ -3,7 +3,8 @@
 On start (lifespan) the database is upgraded, the embedded defaults are created on first start
 (the generated admin password is printed once), and the pipeline workers start in this process
 (`settings.workers` threads; none when 0), as do the embedded S3 endpoints of the local
-buckets. `aichor server` runs it with uvicorn.
+buckets. When it stops, the TensorBoards it started stop too. `aichor server` runs it with
+uvicorn.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from fastapi import FastAPI
 from aichor import __version__
 from aichor.api import error_handlers
 from aichor.api.routes import all_routers
+from aichor.dashboards.proxy import DashboardProxy
+from aichor.dashboards.tensorboard import TensorBoards
 from aichor.db.migrate import upgrade_database
 from aichor.db.session import make_engine, session
 from aichor.pipeline import reconciler
@@ -42,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db_engine = make_engine(settings)
+    app.state.tensorboards = TensorBoards(idle_seconds=settings.tensorboard_idle_seconds)
+    app.state.dashboard_proxy = DashboardProxy()
     error_handlers.install(app)
     for router in all_routers():
         app.include_router(router)
@@ -58,6 +63,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         workers.stop()
+        app.state.tensorboards.close()
+        await app.state.dashboard_proxy.aclose()
         if endpoints is not None:
             endpoints.stop()
 

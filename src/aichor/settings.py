@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     session_hours: int = Field(12, description="Hours a browser session stays valid.")
     login_max_failures: int = Field(5, description="Failed logins per email within the window.")
     login_window_seconds: int = 900
+    metrics_interval_seconds: float = Field(
+        5.0, gt=0, description="Seconds between two resource samples of a running replica."
+    )
+    metrics_max_points: int = Field(
+        2000, ge=10, description="Samples kept per replica; older ones are thinned out beyond."
+    )
+    tensorboard_idle_seconds: float = Field(
+        600.0, gt=0, description="A TensorBoard nobody asked anything for this long is stopped."
+    )
 
     s3_endpoint_url: str = Field(
         "",

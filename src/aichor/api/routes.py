@@ -14,14 +14,17 @@ from fastapi import APIRouter
 from aichor.api import (
     audit,
     auth,
+    dashboards,
     engines,
     invitations,
     projects,
     storage,
+    telemetry,
     tokens,
     usage,
     users,
     variables,
+    webhooks,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -35,6 +38,9 @@ ROUTERS: list[APIRouter] = [
     engines.router,
     usage.router,
     audit.router,
+    telemetry.router,
+    dashboards.router,
+    webhooks.router,
 ]
 
 OPTIONAL_MODULES = ("aichor.api.experiments",)

@@ -19,6 +19,7 @@ from aichor.cli import (
     run_command,
     server_commands,
     storage_commands,
+    vcs_commands,
 )
 from aichor.cli.output import run_guarded
 
@@ -43,6 +44,7 @@ app.add_typer(admin_commands.variables_app, name="variables")
 app.add_typer(admin_commands.users_app, name="users")
 app.add_typer(storage_commands.app, name="storage")
 app.add_typer(local_repo.app, name="local-repo")
+app.add_typer(vcs_commands.app, name="vcs")
 app.command(name="demo")(demo_command.demo)
 
 

@@ -28,14 +28,17 @@ from aichor.client.views import (
     InvitationView,
     LoginView,
     LogPage,
+    MetricsView,
     MeView,
     ObjectView,
     ProjectView,
+    ReplicaListView,
     StorageView,
     TokenCreated,
     TokenView,
     UserView,
     VariableView,
+    WebhookView,
 )
 from aichor.errors import HTTP_STATUS, AichorError, InvalidInput, Unauthorized
 
@@ -143,6 +146,14 @@ class Client:
     def delete_variable(self, project: str, variable_id: str) -> None:
         self._call("DELETE", f"/api/projects/{project}/variables/{variable_id}")
 
+    def webhook(self, project: str, *, rotate: bool = False) -> WebhookView:
+        """The project's webhook URLs and secret; `rotate` makes a new secret first."""
+        if rotate:
+            response = self._call("POST", f"/api/projects/{project}/webhook/rotate")
+        else:
+            response = self._call("GET", f"/api/projects/{project}/webhook")
+        return self._parse(WebhookView, response)
+
     # -- engines ----------------------------------------------------------------------------
     def list_engines(self) -> list[EngineView]:
         return self._parse_list(EngineView, self._call("GET", "/api/engines"))
@@ -240,6 +251,17 @@ class Client:
         params = {"source": source, "after": after, "limit": limit}
         response = self._call("GET", f"/api/experiments/{experiment_id}/logs", params=params)
         return self._parse(LogPage, response)
+
+    def list_replicas(self, experiment_id: str) -> ReplicaListView:
+        response = self._call("GET", f"/api/experiments/{experiment_id}/replicas")
+        return self._parse(ReplicaListView, response)
+
+    def read_metrics(
+        self, experiment_id: str, *, replica: str | None = None, points: int | None = None
+    ) -> MetricsView:
+        params = {"replica": replica, "points": points}
+        response = self._call("GET", f"/api/experiments/{experiment_id}/metrics", params=params)
+        return self._parse(MetricsView, response)
 
     # -- storage ---------------------------------------------------------------------------------
     def get_storage(self, project: str) -> StorageView:

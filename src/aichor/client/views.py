@@ -28,10 +28,13 @@ from aichor.schemas.experiments import (
 )
 from aichor.schemas.projects import ProjectView, VariableView
 from aichor.schemas.storage import AccessKeyCreated, BucketView, ObjectView, StorageView
+from aichor.schemas.telemetry import MetricsView, ReplicaListView
+from aichor.schemas.webhooks import CommitOutcome, PushResult, WebhookView
 
 __all__ = [
     "AccessKeyCreated",
     "BucketView",
+    "CommitOutcome",
     "EngineView",
     "ExperimentPage",
     "ExperimentSummary",
@@ -42,9 +45,12 @@ __all__ = [
     "LogPage",
     "LoginView",
     "MeView",
+    "MetricsView",
     "ObjectView",
     "OrganisationRef",
     "ProjectView",
+    "PushResult",
+    "ReplicaListView",
     "ReplicaView",
     "StepView",
     "StorageView",
@@ -52,4 +58,5 @@ __all__ = [
     "TokenView",
     "UserView",
     "VariableView",
+    "WebhookView",
 ]

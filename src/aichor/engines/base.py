@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from aichor.lifecycle import ExperimentStatus
-from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
+from aichor.replicas import LogLine, MetricSample, ReplicaPlan, ReplicaState
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class BuildRequest:
     dockerfile: Path
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Environment of the build's own commands (the project's build-time variables): a private
+    index's credentials, say. They are also in `build_args`."""
 
 
 @dataclass(frozen=True)
@@ -95,5 +98,9 @@ class Engine(Protocol):
     def observe(self, name: str) -> list[ReplicaState]: ...
 
     def logs(self, name: str, replica: str | None = None, after: int = 0) -> list[LogLine]: ...
+
+    def sample(self, name: str) -> list[MetricSample]:
+        """CPU, memory (and GPU where visible) of each running replica, measured now; cheap."""
+        ...
 
     def cancel(self, name: str) -> None: ...

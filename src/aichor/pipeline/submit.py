@@ -19,6 +19,7 @@ from aichor.storage.volumes import remove_shared_volume, volume_mounts
 
 
 def act(job: Job, ctx: Context) -> Result:
+    job.check_variables()
     manifest = load_manifest(job.manifest_text, source=job.manifest_path)
     name = short_name(job.id)
     base_env = merged_env(_facts(job, ctx), job.variables, manifest.spec.env)

@@ -23,7 +23,7 @@ from aichor.engines.local.log_files import LogStore
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.processes import ReplicaProcess, kill_tree, run_bounded, terminate
 from aichor.engines.local.reaper import TOKEN, Reaper
-from aichor.engines.local.success import GangEnd, decide
+from aichor.engines.local.success import GangEnd, decide, exit_reason
 from aichor.lifecycle import ExperimentStatus, ReplicaStatus
 from aichor.replicas import ReplicaKind, ReplicaSpec, ReplicaState
 
@@ -145,6 +145,8 @@ class Gang:
         self.parts.reaper.watch_session(record.process.pid)
         with (self.parts.folder / "pids").open("a") as pids:
             pids.write(f"{record.process.pid} {name} attempt={record.restarts}\n")
+        if spec.kind == ReplicaKind.RAY_HEAD and spec.ray is not None:
+            ray_nodes.write_endpoints(self.parts.folder, spec.ray)
 
     def _share_for(self, spec: ReplicaSpec) -> Share:
         if spec.kind == ReplicaKind.RAY_DRIVER:
@@ -229,7 +231,7 @@ class Gang:
         record.status = ReplicaStatus.SUCCEEDED if code == 0 else ReplicaStatus.FAILED
         if code != 0 or record.spec.kind in _NODE_KINDS:
             record.status = ReplicaStatus.FAILED
-            record.reason = f"exited with code {code}"
+            record.reason = exit_reason(code)
             return decide(self.plan, self.parts.records, failed=name)
         if record.spec.kind == ReplicaKind.TASK:
             self._running[record.spec.job] -= 1

@@ -1,7 +1,7 @@
 """project storage: each project's buckets and S3 access keys
 
 Revision ID: 0005_storage
-Revises: 0003
+Revises: 0007_metrics
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_storage"
-down_revision = "0003"
+down_revision = "0007_metrics"
 branch_labels = None
 depends_on = None
 
