@@ -93,6 +93,16 @@ def test_path_traversal_in_object_names_is_refused(
     assert not list(app_settings.home.rglob("escape.txt"))
 
 
+def test_an_object_cannot_also_be_a_folder(client: Any, world: World) -> None:
+    headers = world.headers("project_user")
+    url = f"{_base(world)}/objects/input/{OBJECT_KEY}/inner.txt"
+    response = client.put(url, content=b"x", headers=headers)
+    assert response.status_code == 400, response.text
+    assert OBJECT_KEY in response.json()["detail"]["message"]
+    folder = client.put(f"{_base(world)}/objects/input/data", content=b"x", headers=headers)
+    assert folder.status_code == 400 and "is a folder" in folder.json()["detail"]["message"]
+
+
 def test_unknown_bucket_is_named(client: Any, world: World) -> None:
     response = client.get(f"{_base(world)}/objects/scratch", headers=world.headers("project_user"))
     assert response.status_code == 400

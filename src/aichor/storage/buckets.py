@@ -128,7 +128,14 @@ class BucketStore:
         if self.root is not None:
             if Path(target).is_dir():
                 raise InvalidInput(f"object key {key!r} is a folder in {bucket}", field="key")
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise InvalidInput(
+                    f"object key {key!r} runs through an object of {bucket}: a file cannot "
+                    "also be a folder",
+                    field="key",
+                ) from None
             shutil.move(source, target)
         else:
             self.fs.put_file(str(source), target)
