@@ -1,8 +1,9 @@
 """The embedded S3 endpoints: one `rclone serve s3` per project, started and stopped with the
 server.
 
-Who calls it: `aichor.app`'s lifespan (`S3Endpoints.start/stop`), the storage service (`wake`
-after a key rotation) and the pipeline (`read_endpoint`, for the URL injected into replicas).
+Who calls it: `aichor.app`'s lifespan (`S3Endpoints.start/stop`), the storage service
+(`read_endpoint`, to show the URL) and the pipeline (`wait_for_endpoint`, for the URL injected
+into replicas).
 
 Each project's process serves only `<buckets_dir>/<project id>/` (its two bucket folders) and
 accepts only that project's access keys (decision 100), so another project's key is refused by
@@ -10,9 +11,9 @@ the S3 signature check itself. A supervisor thread polls the `project_storage` r
 `poll_seconds`), creates the rows of new projects, and (re)starts a project's process when it is
 missing, has died or serves an old key; a project keeps its port across restarts of the
 process and of the server (`ports.json`), so replicas that outlive a server crash (decision 061)
-find their endpoint again at the URL they were given. Each
-process is started through `die_with_parent.py` from that one long-lived thread, so the kernel
-kills it if the server dies, even by SIGKILL. Where a project's endpoint listens is written to
+find their endpoint again at the URL they were given. Each process is started through
+`die_with_parent.py` from that one long-lived thread, so the kernel kills it if the server dies,
+even by SIGKILL. Where a project's endpoint listens is written to
 `<home>/storage/endpoints/<project id>.json` for pipeline workers in other processes.
 """
 
@@ -125,10 +126,6 @@ class S3Endpoints:
         )
         self._thread.start()
         return self
-
-    def wake(self) -> None:
-        """Look at the rows now (after a key rotation) instead of at the next poll."""
-        self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
