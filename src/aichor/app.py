@@ -2,8 +2,9 @@
 
 On start (lifespan) the database is upgraded, the embedded defaults are created on first start
 (the generated admin password is printed once), and the pipeline workers start in this process
-(`settings.workers` threads; none when 0). When it stops, the TensorBoards it started stop too.
-`aichor server` runs it with uvicorn.
+(`settings.workers` threads; none when 0), as do the embedded S3 endpoints of the local
+buckets. When it stops, the TensorBoards it started stop too. `aichor server` runs it with
+uvicorn.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aichor.db.session import make_engine, session
 from aichor.pipeline import reconciler
 from aichor.services.bootstrap import FirstAdmin, bootstrap
 from aichor.settings import Settings
+from aichor.storage.s3_server import S3Endpoints
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     prepare_database(settings)
+    endpoints = _storage_endpoints(app, settings)
     workers = reconciler.start(settings)
     try:
         yield
@@ -62,6 +65,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         workers.stop()
         app.state.tensorboards.close()
         await app.state.dashboard_proxy.aclose()
+        if endpoints is not None:
+            endpoints.stop()
+
+
+def _storage_endpoints(app: FastAPI, settings: Settings) -> S3Endpoints | None:
+    """The embedded S3 endpoints of the local buckets (none with an external S3 store)."""
+    if settings.s3_endpoint_url or not settings.storage_serve:
+        return None
+    endpoints = S3Endpoints(settings, app.state.db_engine).start()
+    app.state.s3_endpoints = endpoints
+    return endpoints
 
 
 def prepare_database(settings: Settings) -> FirstAdmin | None:

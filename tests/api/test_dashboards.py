@@ -13,11 +13,12 @@ from fastapi import FastAPI
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-from aichor.dashboards.tensorboard import TensorBoards, tensorboard_dir
+from aichor.dashboards.tensorboard import TensorBoards
 from aichor.db import tables
 from aichor.db.session import Session
 from aichor.services import tokens
 from aichor.settings import Settings
+from aichor.storage import records
 from tests.api.conftest import TestClient
 from tests.api.world import World
 
@@ -65,7 +66,10 @@ def test_scalar_through_the_proxy_and_who_may_see_it(
     tensorboard_app: FastAPI, client: TestClient, world: World, db: Session, app_settings: Settings
 ) -> None:
     experiment_id = _enable(db, world, True)
-    logdir = tensorboard_dir(app_settings, "p-a", experiment_id) / "run1"
+    project = db.get(tables.Project, world.ids["project"])
+    assert project is not None
+    dirs = records.experiment_dirs_for(db, app_settings, project, experiment_id)
+    logdir = dirs.tensorboard / "run1"
     logdir.mkdir(parents=True)
     _write_scalar(str(logdir), "loss", [1.0, 0.5, 0.25])
     base = f"/api/experiments/{experiment_id}/tensorboard"

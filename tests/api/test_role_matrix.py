@@ -24,7 +24,7 @@ from aichor.db import tables
 from aichor.db.session import Engine, session
 from aichor.settings import Settings
 from tests.api.conftest import TestClient
-from tests.api.world import PASSWORD, World, build_world
+from tests.api.world import OBJECT_KEY, PASSWORD, World, build_world
 
 PUBLIC, MEMBER, PROJECT, PROJECT_ADMIN = "public", "member", "project", "project_admin"
 SIGNED = "signed"
@@ -89,6 +89,15 @@ RIGHTS: dict[tuple[str, str], Rights] = {
     ("POST", "/api/webhooks/{provider}/{project_id}"): Rights(SIGNED, {"ref": "refs/heads/x"}),
     ("GET", "/api/projects/{project}/webhook"): Rights(PROJECT_ADMIN),
     ("POST", "/api/projects/{project}/webhook/rotate"): Rights(PROJECT_ADMIN),
+    # Storage (api/storage.py).
+    ("GET", "/api/projects/{project}/storage"): Rights(PROJECT),
+    ("POST", "/api/projects/{project}/storage/keys"): Rights(PROJECT),
+    ("GET", "/api/projects/{project}/storage/objects/{bucket}"): Rights(PROJECT),
+    ("GET", "/api/projects/{project}/storage/objects/{bucket}/{key}"): Rights(PROJECT),
+    ("PUT", "/api/projects/{project}/storage/objects/{bucket}/{key}"): Rights(
+        PROJECT, {"any": "json body"}
+    ),
+    ("DELETE", "/api/projects/{project}/storage/objects/{bucket}/{key}"): Rights(PROJECT),
 }
 
 PERSONAS = (
@@ -156,6 +165,8 @@ def _url(path: str, persona: str, world: World) -> str:
         "experiment_id": world.ids["experiment"],
         "project_id": world.ids["project"],
         "provider": "github",
+        "bucket": "input",
+        "key": OBJECT_KEY,
         "token_id": world.spare_token_id[
             "project_user" if persona in ("outsider", "anonymous") else persona
         ],

@@ -1,8 +1,10 @@
 """A real server (SQLite and PostgreSQL) runs a two-replica workload: worker 0 writes TensorBoard
-scalars with tensorboardX (installed by its Dockerfile), holds 200 MB and burns a core; worker 1
-fails with exit code 3. Through the API: worker 0's samples show the CPU and memory (worker 1's
-do not), worker 1 is the replica that failed first with its exit code and reason, and the
-scalar is read through the proxied TensorBoard, started on demand after the run."""
+scalars with tensorboardX (installed by its Dockerfile, with boto3: AICHOR_TENSORBOARD_PATH is an
+`s3://` URI on the project's embedded S3 endpoint, reached through S3_ENDPOINT), holds 200 MB and
+burns a core, then signals worker 1 through the shared volume; worker 1 fails with exit code 3.
+Through the API: worker 0's samples show the CPU and memory (worker 1's do not), worker 1 is the
+replica that failed first with its exit code and reason, and the scalar is read through the
+proxied TensorBoard, started on demand after the run."""
 
 from __future__ import annotations
 
@@ -25,13 +27,14 @@ spec:
   image: tb
   command: python main.py
   tensorboard: {enabled: true}
+  storage: {sharedVolume: {mountPoint: /mnt/shared, sizeGB: 1}}
   types:
     worker: {count: 2, resources: {cpus: 0.5, ramRatio: 1}}
 """
-DOCKERFILE = "FROM python:3.11-slim\nWORKDIR /app\nRUN pip install tensorboardX\nCOPY . .\n"
+DOCKERFILE = "FROM python:3.11-slim\nWORKDIR /app\nRUN pip install tensorboardX boto3\nCOPY . .\n"
 MAIN = """\
 import os, pathlib, sys, time
-ready = pathlib.Path(os.environ["AICHOR_OUTPUT_PATH"]) / "ready"
+ready = pathlib.Path("/mnt/shared/ready")
 if os.environ["JOB_INDEX"] == "0":
     from tensorboardX import SummaryWriter
     writer = SummaryWriter(os.environ["AICHOR_TENSORBOARD_PATH"] + "train")

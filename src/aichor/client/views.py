@@ -27,10 +27,13 @@ from aichor.schemas.experiments import (
     StepView,
 )
 from aichor.schemas.projects import ProjectView, VariableView
+from aichor.schemas.storage import AccessKeyCreated, BucketView, ObjectView, StorageView
 from aichor.schemas.telemetry import MetricsView, ReplicaListView
 from aichor.schemas.webhooks import CommitOutcome, PushResult, WebhookView
 
 __all__ = [
+    "AccessKeyCreated",
+    "BucketView",
     "CommitOutcome",
     "EngineView",
     "ExperimentPage",
@@ -43,12 +46,14 @@ __all__ = [
     "LoginView",
     "MeView",
     "MetricsView",
+    "ObjectView",
     "OrganisationRef",
     "ProjectView",
     "PushResult",
     "ReplicaListView",
     "ReplicaView",
     "StepView",
+    "StorageView",
     "TokenCreated",
     "TokenView",
     "UserView",

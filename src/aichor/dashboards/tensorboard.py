@@ -22,17 +22,6 @@ from pathlib import Path
 import httpx
 
 from aichor.errors import Unavailable
-from aichor.settings import Settings
-
-
-def tensorboard_dir(settings: Settings, project_name: str, experiment_id: str) -> Path:
-    """Where an experiment's `AICHOR_TENSORBOARD_PATH` lands on this machine.
-
-    The embedded default's output bucket is `<buckets_dir>/<project>/output/`, and replicas
-    write under `tensorboard/<experiment id>/` in it (see `experiment_env.platform_env`).
-    Served over S3 or not, the files are these; change only this line if the layout moves.
-    """
-    return settings.buckets_dir / project_name / "output" / "tensorboard" / experiment_id
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,28 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ProjectStorage(Base):
+    """A project's two buckets and its S3 access keys (created on first use, see
+    `aichor.storage.records`); the secret is a Fernet token derived from the server's secret."""
+
+    __tablename__ = "project_storage"
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    input_bucket: Mapped[str] = mapped_column(String(63))
+    output_bucket: Mapped[str] = mapped_column(String(63))
+    access_key_id: Mapped[str] = mapped_column(String(40), unique=True)
+    """The workloads' key: injected into every replica, never shown."""
+    secret_key: Mapped[str] = mapped_column(Text)
+    """Fernet token of the secret access key (the pipeline and the S3 endpoint need it)."""
+    user_key_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    """The key issued to members (`aichor storage keys`); its secret is shown once."""
+    user_secret_key: Mapped[str | None] = mapped_column(Text)
+    rotated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ProjectEngine(Base):
     __tablename__ = "project_engine"
     project_id: Mapped[str] = mapped_column(

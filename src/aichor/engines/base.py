@@ -55,12 +55,22 @@ class RunPolicy:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A host folder every replica sees at `target` (a shared or attached volume)."""
+
+    source: Path
+    target: str
+    """Absolute path inside the replica's file view."""
+
+
+@dataclass(frozen=True)
 class Workload:
     """One experiment's gang, as submitted to an engine."""
 
     plan: ReplicaPlan
     image: ImageRef
     policy: RunPolicy = field(default_factory=RunPolicy)
+    mounts: tuple[Mount, ...] = ()
 
     @property
     def name(self) -> str:

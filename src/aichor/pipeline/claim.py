@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session, selectinload
 from aichor import crypto
 from aichor.db import tables
 from aichor.lifecycle import ExperimentStatus, Step, StepStatus
-from aichor.pipeline.work import Job
+from aichor.pipeline.work import Job, JobStorage
+from aichor.settings import Settings
+from aichor.storage import records
 
 ACTIVE = (ExperimentStatus.CREATED, ExperimentStatus.PROCESSING)
 
@@ -93,12 +95,20 @@ def release(session: Session, experiment: tables.Experiment, due: datetime | Non
     experiment.claim_expires_at = due
 
 
-def load_job(experiment: tables.Experiment, session: Session, *, secret: str) -> Job:
-    """The claimed experiment as a `Job`; `secret` (the server's key) decrypts variables."""
+def load_job(
+    experiment: tables.Experiment,
+    session: Session,
+    *,
+    secret: str,
+    settings: Settings | None = None,
+) -> Job:
+    """The claimed experiment as a `Job`; `secret` (the server's key) decrypts variables;
+    with `settings`, the project's storage row is created when missing."""
     project = session.get(tables.Project, experiment.project_id)
     engine = session.get(tables.Engine, experiment.engine_id)
     user = session.get(tables.User, experiment.user_id)
     variables = _variables(session, experiment.project_id, secret)
+    storage, storage_secret = _storage(session, settings, project)
     step = Step(experiment.current_step)
     row = next(r for r in experiment.steps if r.step == step)
     return Job(
@@ -122,9 +132,22 @@ def load_job(experiment: tables.Experiment, session: Session, *, secret: str) ->
         cancel_requested=experiment.cancel_requested,
         variables=variables.runtime,
         build_variables=variables.build,
-        secrets=tuple(variables.secrets),
+        secrets=(*variables.secrets, *storage_secret),
         unreadable=tuple(variables.unreadable),
+        storage=storage,
     )
+
+
+def _storage(
+    session: Session, settings: Settings | None, project: tables.Project | None
+) -> tuple[JobStorage | None, tuple[str, ...]]:
+    """The project's buckets and key, and the key's secret in clear (masked in every line)."""
+    if settings is None or project is None:
+        return None, ()
+    row = records.ensure(session, settings, project)
+    secret = records.credentials(settings, row).secret
+    storage = JobStorage(row.input_bucket, row.output_bucket, row.access_key_id, row.secret_key)
+    return storage, (secret,)
 
 
 @dataclass

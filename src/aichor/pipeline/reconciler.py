@@ -27,6 +27,7 @@ from aichor.pipeline import build, claim, clone, queue, run, submit, transitions
 from aichor.pipeline.outcome import apply_outcome
 from aichor.pipeline.work import Context, Job, Result, context_for, masked
 from aichor.settings import Settings
+from aichor.storage.volumes import remove_shared_volume
 
 log = logging.getLogger(__name__)
 STEP_FUNCTIONS: dict[Step, Callable[[Job, Context], Result]] = {
@@ -152,11 +153,14 @@ class Reconciler:
             experiment = claim.guard(db, experiment_id, worker, self._until())
             if experiment is None:
                 return None
-            job = claim.load_job(experiment, db, secret=self.ctx.settings.secret())
+            job = claim.load_job(
+                experiment, db, secret=self.ctx.settings.secret(), settings=self.ctx.settings
+            )
             if job.cancel_requested and job.step != Step.RUNNING:
                 if job.step == Step.SUBMITTING:
                     with contextlib.suppress(OSError):
                         self.ctx.engine.cancel(short_name(job.id))
+                    remove_shared_volume(self.ctx.settings, job.id)
                 transitions.finish(db, experiment, ExperimentStatus.CANCELLED, "cancelled")
                 return None
             if job.step_status == StepStatus.INITIALIZE:

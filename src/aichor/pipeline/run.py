@@ -13,6 +13,7 @@ import time
 from aichor.lifecycle import ExperimentStatus, StepStatus
 from aichor.pipeline.work import Context, Job, Result
 from aichor.replicas import MetricSample
+from aichor.storage.volumes import remove_shared_volume
 
 _BATCH = 5000
 
@@ -28,6 +29,7 @@ def act(job: Job, ctx: Context) -> Result:
         return Result(None, replicas=replicas, samples=_sample(job, ctx))
     ctx.last_sampled.pop(job.id, None)
     ctx.engine.forget(name)
+    remove_shared_volume(ctx.settings, job.id)  # `sharedVolume` lives as long as the run
     status = {
         ExperimentStatus.SUCCEEDED: StepStatus.SUCCEEDED,
         ExperimentStatus.CANCELLED: StepStatus.CANCELLED,

@@ -48,6 +48,8 @@ class Job:
     """The clear values of the sensitive variables: masked in every stored line and message."""
     unreadable: tuple[str, ...] = ()
     """Sensitive variables the server's key cannot decrypt (the key changed since they were set)."""
+    storage: JobStorage | None = None
+    """The project's buckets and (encrypted) S3 key; None only for a job loaded without settings."""
 
     def redactor(self) -> Redactor:
         return Redactor(self.secrets)
@@ -60,6 +62,17 @@ class Job:
                 "server's secret key changed since they were set; set them again",
                 field="variables",
             )
+
+
+@dataclass(frozen=True)
+class JobStorage:
+    """A project's bucket names and S3 access key, as `project_storage` holds them."""
+
+    input_bucket: str
+    output_bucket: str
+    access_key_id: str
+    secret_token: str = field(repr=False)
+    """The secret as a Fernet token (`aichor.storage.records.fernet`): decrypt, never log."""
 
 
 @dataclass

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
-from aichor.dashboards.tensorboard import TensorBoardTarget, tensorboard_dir
+from aichor.dashboards.tensorboard import TensorBoardTarget
 from aichor.db import tables
 from aichor.engines.local.detached import DetachedLocalEngine
 from aichor.errors import AichorError, NotFound, Unavailable
@@ -19,6 +19,7 @@ from aichor.manifest import load_manifest
 from aichor.services.access import Actor
 from aichor.services.telemetry import readable_experiment
 from aichor.settings import Settings
+from aichor.storage import records
 
 
 def tensorboard_path(experiment_id: str) -> str:
@@ -44,7 +45,9 @@ def tensorboard_target(
         raise NotFound(f"experiment {experiment_id} not found")
     return TensorBoardTarget(
         key=experiment.id,
-        logdir=tensorboard_dir(settings, project.name, experiment.id),
+        # Where `AICHOR_TENSORBOARD_PATH` lands on this machine (the embedded buckets' folders,
+        # served over S3 or not): decision 102.
+        logdir=records.experiment_dirs_for(session, settings, project, experiment.id).tensorboard,
         path_prefix=tensorboard_path(experiment.id),
     )
 

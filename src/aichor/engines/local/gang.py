@@ -129,7 +129,7 @@ class Gang:
         key = f"{self.parts.token}/{self.plan.workload_name}/{name}/{record.restarts}"
         try:
             record.process = ReplicaProcess(
-                sandbox.wrap_command(self.parts.workload.image, argv),
+                sandbox.wrap_command(self.parts.workload.image, argv, self.parts.workload.mounts),
                 env,
                 key=key,
                 on_line=lambda text: self._line(name, text),
@@ -285,7 +285,8 @@ class Gang:
         if graceful and command:
             self.note(f"{name}: running the shutdown command")
             env = self._environment(record.spec, record.share or Share(None, ()))
-            argv = sandbox.wrap_command(self.parts.workload.image, list(command))
+            workload = self.parts.workload
+            argv = sandbox.wrap_command(workload.image, list(command), workload.mounts)
             timeout = deadline - time.monotonic()
             code = run_bounded(argv, env, timeout=timeout, on_line=lambda t: self._line(name, t))
             if code is None:
