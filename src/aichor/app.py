@@ -2,7 +2,8 @@
 
 On start (lifespan) the database is upgraded, the embedded defaults are created on first start
 (the generated admin password is printed once), and the pipeline workers start in this process
-(`settings.workers` threads; none when 0). `aichor server` runs it with uvicorn.
+(`settings.workers` threads; none when 0), with the log purge
+(`services.log_retention`). `aichor server` runs it with uvicorn.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aichor.db.migrate import upgrade_database
 from aichor.db.session import make_engine, session
 from aichor.pipeline import reconciler
 from aichor.services.bootstrap import FirstAdmin, bootstrap
+from aichor.services.log_retention import LogPurger
 from aichor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     prepare_database(settings)
     workers = reconciler.start(settings)
+    purger = LogPurger(settings).start()
     try:
         yield
     finally:
+        purger.stop()
         workers.stop()
 
 

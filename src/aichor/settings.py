@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     session_hours: int = Field(12, description="Hours a browser session stays valid.")
     login_max_failures: int = Field(5, description="Failed logins per email within the window.")
     login_window_seconds: int = 900
+    log_purge_interval_seconds: float = Field(
+        3600, gt=0, description="How often the server deletes logs past their retention."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -105,6 +108,11 @@ class Settings(BaseSettings):
     @property
     def buckets_dir(self) -> Path:
         return self.layout.buckets_dir
+
+    @property
+    def logs_dir(self) -> Path:
+        """Every experiment's step and replica logs (`aichor.logs.store`)."""
+        return self.home / "logs"
 
     @property
     def archives_dir(self) -> Path:

@@ -9,6 +9,7 @@ May import: httpx, pydantic, aichor.errors, aichor.schemas.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, Any, TypeVar
@@ -16,6 +17,7 @@ from typing import IO, Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from aichor.client import sse
 from aichor.client.views import (
     EngineView,
     ExperimentPage,
@@ -24,6 +26,7 @@ from aichor.client.views import (
     InvitationView,
     LoginView,
     LogPage,
+    LogRetention,
     MeView,
     ProjectView,
     TokenCreated,
@@ -42,6 +45,8 @@ class ServerUnreachable(AichorError):
 
 _T = TypeVar("_T", bound=BaseModel)
 _TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+_STREAM_TIMEOUT = httpx.Timeout(5.0, read=60.0)
+"""A stream is idle between lines: the server sends a keep-alive every 15 s."""
 
 
 class Client:
@@ -235,6 +240,64 @@ class Client:
         response = self._call("GET", f"/api/experiments/{experiment_id}/logs", params=params)
         return self._parse(LogPage, response)
 
+    def follow_logs(
+        self, experiment_id: str, *, source: str | None = None, after: int = 0, retries: int = 5
+    ) -> Iterator[LogPage]:
+        """Pages of new lines as the server streams them (SSE), until the experiment ended.
+
+        A dropped connection is resumed from the last event's offset (`Last-Event-ID`), so no
+        line is missed or repeated; the last page has `finished` set.
+        """
+        position, failures = after, 0
+        while True:
+            headers = {"Last-Event-ID": str(position), "Accept": "text/event-stream"}
+            params = {"source": source, "after": position}
+            path = f"/api/experiments/{experiment_id}/logs/stream"
+            try:
+                with self._reachable(), self._http.stream(
+                    "GET", path, params={k: v for k, v in params.items() if v is not None},
+                    headers=headers, timeout=_STREAM_TIMEOUT,
+                ) as response:  # fmt: skip
+                    if response.is_error:
+                        response.read()
+                        raise error_from_response(response)
+                    for event in sse.parse(response.iter_lines()):
+                        page = LogPage.model_validate_json(event.data)
+                        failures = 0
+                        if event.kind == "end":
+                            yield page.model_copy(update={"finished": True})
+                            return
+                        position = page.next
+                        yield page
+            except ServerUnreachable:
+                failures += 1
+                if failures > retries:
+                    raise
+                time.sleep(min(0.2 * 2**failures, 5.0))
+
+    def download_logs(
+        self, experiment_id: str, target: IO[bytes], *, source: str | None = None
+    ) -> int:
+        """Write the whole log of `source` (default: every replica) to `target`; bytes written."""
+        params = {"source": source} if source else {}
+        path = f"/api/experiments/{experiment_id}/logs/download"
+        written = 0
+        with self._reachable(), self._http.stream("GET", path, params=params) as response:
+            if response.is_error:
+                response.read()
+                raise error_from_response(response)
+            for data in response.iter_bytes():
+                target.write(data)
+                written += len(data)
+        return written
+
+    def get_log_retention(self) -> LogRetention:
+        return self._parse(LogRetention, self._call("GET", "/api/organisation/log-retention"))
+
+    def set_log_retention(self, days: int) -> LogRetention:
+        response = self._call("PUT", "/api/organisation/log-retention", json={"days": days})
+        return self._parse(LogRetention, response)
+
     # -- transport ------------------------------------------------------------------------------
     def _call(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any
@@ -254,7 +317,12 @@ class Client:
             raise ServerUnreachable(
                 f"the aichor server at {self.url} did not answer in time"
             ) from None
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.UnsupportedProtocol) as exc:
+        except (
+            httpx.ConnectError,
+            httpx.RemoteProtocolError,
+            httpx.UnsupportedProtocol,
+            httpx.ReadError,
+        ) as exc:
             raise ServerUnreachable(
                 f"cannot reach the aichor server at {self.url}: is `aichor server` running?"
             ) from exc

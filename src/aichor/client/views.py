@@ -23,6 +23,7 @@ from aichor.schemas.experiments import (
     ExperimentView,
     LogLineView,
     LogPage,
+    LogRetention,
     ReplicaView,
     StepView,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "InvitationView",
     "LogLineView",
     "LogPage",
+    "LogRetention",
     "LoginView",
     "MeView",
     "OrganisationRef",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from aichor.lifecycle import ExperimentStatus
+from aichor.logs.store import LogChunk
 from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
 
 
@@ -85,5 +86,10 @@ class Engine(Protocol):
     def observe(self, name: str) -> list[ReplicaState]: ...
 
     def logs(self, name: str, replica: str | None = None, after: int = 0) -> list[LogLine]: ...
+
+    def read_log(self, name: str, offset: int = 0) -> LogChunk:
+        """Every replica's lines from byte `offset` of the engine's interleaved stream, and the
+        offset after them: the pipeline copies with it into `aichor.logs` (decision 110)."""
+        ...
 
     def cancel(self, name: str) -> None: ...

@@ -8,9 +8,8 @@ A cancel request is passed on to the engine, which then reports a Cancelled outc
 from __future__ import annotations
 
 from aichor.lifecycle import ExperimentStatus, StepStatus
+from aichor.pipeline.log_copy import copy_lines
 from aichor.pipeline.work import Context, Job, Result
-
-_BATCH = 5000
 
 
 def act(job: Job, ctx: Context) -> Result:
@@ -18,23 +17,16 @@ def act(job: Job, ctx: Context) -> Result:
     if job.cancel_requested:
         ctx.engine.cancel(name)
     outcome = ctx.engine.outcome(name)  # read before the lines: nothing is written after it
-    _copy_lines(job, ctx)
+    if outcome is None:
+        ctx.pump.watch(job.id, name)  # streams the lines between two looks
+    copy_lines(ctx.engine, ctx.logs, job.id, name)
     replicas = ctx.engine.observe(name)
     if outcome is None:
         return Result(None, replicas=replicas)
+    ctx.pump.unwatch(job.id)
     ctx.engine.forget(name)
     status = {
         ExperimentStatus.SUCCEEDED: StepStatus.SUCCEEDED,
         ExperimentStatus.CANCELLED: StepStatus.CANCELLED,
     }.get(outcome.status, StepStatus.FAILED)
     return Result(status, outcome.reason, outcome=outcome, replicas=replicas)
-
-
-def _copy_lines(job: Job, ctx: Context) -> None:
-    """Every engine line not yet in the store, in order (the store's count is the offset)."""
-    while True:
-        after = ctx.logs.count(job.id)
-        lines = ctx.engine.logs(job.workload_name, None, after)[:_BATCH]
-        if not lines:
-            return
-        ctx.logs.append_replica_lines(job.id, lines)

@@ -12,6 +12,7 @@ from aichor.engines.base import RunOutcome
 from aichor.engines.local.detached import DetachedLocalEngine
 from aichor.lifecycle import Step, StepStatus
 from aichor.logs.store import LogStore
+from aichor.pipeline.log_copy import LogPump
 from aichor.replicas import ReplicaState
 from aichor.settings import Settings
 
@@ -61,6 +62,7 @@ class Context:
     settings: Settings
     engine: DetachedLocalEngine
     logs: LogStore
+    pump: LogPump
 
     def workspace(self, job: Job) -> Path:
         return self.settings.home / "workspaces" / job.id
@@ -71,7 +73,7 @@ class Context:
 
 @dataclass(frozen=True)
 class LogWriter:
-    """Appends lines to one step's log."""
+    """Appends lines to one step's log as the step produces them (the build's `on_log`)."""
 
     logs: LogStore
     experiment_id: str
@@ -84,4 +86,5 @@ class LogWriter:
 def context_for(settings: Settings) -> Context:
     """The context of one process: a detached local engine and the log store under home."""
     engine = DetachedLocalEngine(state_dir=settings.runs_dir, cache_dir=settings.cache_dir)
-    return Context(settings=settings, engine=engine, logs=LogStore(settings.home / "logs"))
+    logs = LogStore(settings.logs_dir)
+    return Context(settings=settings, engine=engine, logs=logs, pump=LogPump(engine, logs))

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from aichor.logs.store import LogChunk
 from aichor.replicas import LogLine
 
 ALL = "all"
@@ -108,6 +109,26 @@ class LogStore:
                 position += len(raw)
         self._offsets[path.stem] = offsets
         self._ends[path.stem] = position
+
+
+def read_chunk(folder: Path, offset: int, max_bytes: int = 1 << 20) -> LogChunk:
+    """Complete lines of the interleaved stream from byte `offset` (at most about `max_bytes`).
+
+    The pipeline copies with it: a seek and one read, however long the log already is.
+    """
+    try:
+        handle = (folder / f"{ALL}.log").open("rb")
+    except FileNotFoundError:
+        return LogChunk([], offset)
+    with handle:
+        handle.seek(offset)
+        data = handle.read(max_bytes)
+    end = data.rfind(b"\n") + 1
+    if end == 0 and len(data) == max_bytes:  # one line longer than max_bytes: take it whole
+        return read_chunk(folder, offset, max_bytes * 4)
+    # split on "\n" only: a line may hold other line-breaking characters (\f, \u2028 ...).
+    lines = [_parse(raw) for raw in data[:end].decode(errors="replace").split("\n")[:-1]]
+    return LogChunk(lines, offset + end)
 
 
 def _file_stem(source: str) -> str:
