@@ -304,3 +304,4 @@ def test_unknown_experiment_and_project_are_one_line(server: LiveServer, repo: P
         assert result.returncode == 1, args
         assert result.stderr.startswith("aichor: error: ") and result.stderr.count("\n") == 1
         assert "not found" in result.stderr
+    assert not (repo / "x.log").exists()

@@ -84,7 +84,9 @@ def test_an_organisation_admin_shortens_the_retention(
 ) -> None:
     recent = _ended(db, world, 10)
     assert log_retention.get_retention(db, world.actor).days == 30
-    user = Actor(user=world.actor.user, organisation=world.actor.organisation, roles=frozenset({USER}))
+    user = Actor(
+        user=world.actor.user, organisation=world.actor.organisation, roles=frozenset({USER})
+    )
     with pytest.raises(Forbidden):
         log_retention.set_retention(db, user, retention=LogRetention(days=7))
     log_retention.set_retention(db, world.actor, retention=LogRetention(days=7))

@@ -217,8 +217,13 @@ def logs(
         if download is None:
             experiment_view.print_logs(client, experiment_id, source=source, follow=follow)
             return
-        with download.open("wb") as target:
-            size = client.download_logs(experiment_id, target, source=source)
+        partial = download.with_name(f".{download.name}.part")
+        try:
+            with partial.open("wb") as target:
+                size = client.download_logs(experiment_id, target, source=source)
+            partial.replace(download)
+        finally:
+            partial.unlink(missing_ok=True)  # an error leaves no half-written file behind
         typer.echo(f"saved {size} bytes to {download}", err=True)
 
 
