@@ -1,4 +1,5 @@
-"""Running: observe the engine's replicas, copy their lines into the log store, await the end.
+"""Running: observe the engine's replicas, have their lines streamed into the log store, await
+the end (then drain the last lines before reporting it).
 
 Each call is one look (the reconciler calls again after its poll interval), so a long run holds
 no worker thread and a restarted server simply looks again: re-attaching is the normal path.
@@ -17,13 +18,12 @@ def act(job: Job, ctx: Context) -> Result:
     if job.cancel_requested:
         ctx.engine.cancel(name)
     outcome = ctx.engine.outcome(name)  # read before the lines: nothing is written after it
-    if outcome is None:
-        ctx.pump.watch(job.id, name)  # streams the lines between two looks
-    copy_lines(ctx.engine, ctx.logs, job.id, name)
     replicas = ctx.engine.observe(name)
     if outcome is None:
+        ctx.pump.watch(job.id, name)  # the pump streams the lines while it runs
         return Result(None, replicas=replicas)
     ctx.pump.unwatch(job.id)
+    copy_lines(ctx.engine, ctx.logs, job.id, name)  # every line is stored before the end is
     ctx.engine.forget(name)
     status = {
         ExperimentStatus.SUCCEEDED: StepStatus.SUCCEEDED,

@@ -183,17 +183,14 @@ def _lines_event(
     store: LogStore, experiment_id: str, source: str | None, after: int
 ) -> tuple[bytes | None, int]:
     try:
-        chunk = store.read(experiment_id, source, after, STREAM_BATCH)
+        fields, end = store.read_fields(experiment_id, source, after, STREAM_BATCH)
     except InvalidInput:
         return None, after  # the log was purged (deleted) under the follower
-    if not chunk.lines:
+    if not fields:
         return None, after
-    lines = [
-        {"timestamp": line.timestamp.isoformat(), "source": line.source, "text": line.text}
-        for line in chunk.lines
-    ]
-    body = {"lines": lines, "next": chunk.next, "finished": False}
-    return _event("lines", body, event_id=chunk.next), chunk.next
+    lines = [{"timestamp": stamp, "source": name, "text": text} for stamp, name, text in fields]
+    body = {"lines": lines, "next": end, "finished": False}
+    return _event("lines", body, event_id=end), end
 
 
 _ended_cache: dict[str, tuple[float, bool]] = {}

@@ -43,14 +43,21 @@ class LogStore:
 
     def write(self, source: str, text: str, when: datetime | None = None) -> None:
         """Append one line from `source` (a replica name or `aichor`)."""
-        stamp = (when or datetime.now(UTC)).isoformat()
-        clean = text.replace("\n", " ")
-        record = f"{stamp}\t{source}\t{clean}\n".encode(errors="replace")
+        self.write_many(source, [text], when)
+
+    def write_many(self, source: str, texts: list[str], when: datetime | None = None) -> None:
+        """Append lines read together from `source`: one stamp, one write per file."""
+        if not texts:
+            return
+        prefix = f"{(when or datetime.now(UTC)).isoformat()}\t{source}\t"
+        records = [
+            f"{prefix}{text.replace(chr(10), ' ')}\n".encode(errors="replace") for text in texts
+        ]
         with self._lock:
             if self._closed:
                 return
             for stream in (_file_stem(source), ALL):
-                self._append(stream, record)
+                self._append(stream, records)
             self._lock.notify_all()
 
     def wait_beyond(self, count: int, timeout: float) -> None:
@@ -86,7 +93,7 @@ class LogStore:
                 handle.close()
             self._files.clear()
 
-    def _append(self, stream: str, record: bytes) -> None:
+    def _append(self, stream: str, records: list[bytes]) -> None:
         handle = self._files.get(stream)
         if handle is None:
             # buffering=0: every write is a syscall, so nothing sits in a Python buffer on a crash.
@@ -94,9 +101,12 @@ class LogStore:
             self._files[stream] = handle
             self._offsets.setdefault(stream, array("q"))
             self._ends.setdefault(stream, handle.seek(0, 2))
-        self._offsets[stream].append(self._ends[stream])
-        handle.write(record)
-        self._ends[stream] += len(record)
+        offsets, end = self._offsets[stream], self._ends[stream]
+        for record in records:
+            offsets.append(end)
+            end += len(record)
+        handle.write(b"".join(records))
+        self._ends[stream] = end
 
     def _index_existing(self, path: Path) -> None:
         """Rebuild the offset index of a file written by an earlier process."""
@@ -127,7 +137,18 @@ def read_chunk(folder: Path, offset: int, max_bytes: int = 1 << 20) -> LogChunk:
     if end == 0 and len(data) == max_bytes:  # one line longer than max_bytes: take it whole
         return read_chunk(folder, offset, max_bytes * 4)
     # split on "\n" only: a line may hold other line-breaking characters (\f, \u2028 ...).
-    lines = [_parse(raw) for raw in data[:end].decode(errors="replace").split("\n")[:-1]]
+    # Lines read from a pipe together share one stamp: parse each stamp once.
+    stamps: dict[str, datetime] = {}
+    lines = []
+    for raw in data[:end].decode(errors="replace").split("\n")[:-1]:
+        parts = raw.split("\t", 2)
+        when = stamps.get(parts[0]) if len(parts) == 3 else None
+        if when is None:
+            line = _parse(raw)
+            stamps[parts[0]] = line.timestamp
+        else:
+            line = LogLine(timestamp=when, source=parts[1], text=parts[2])
+        lines.append(line)
     return LogChunk(lines, offset + end)
 
 
@@ -137,9 +158,9 @@ def _file_stem(source: str) -> str:
 
 
 def _parse(raw: str) -> LogLine:
-    stamp, source, text = [*raw.split("\t", 2), "", ""][:3]
     try:
-        when = datetime.fromisoformat(stamp)
-    except ValueError:
-        when = datetime.now(UTC)
-    return LogLine(timestamp=when, source=source, text=text)
+        stamp, source, text = raw.split("\t", 2)
+        return LogLine(timestamp=datetime.fromisoformat(stamp), source=source, text=text)
+    except ValueError:  # not a record of ours (hand-edited file): keep its text
+        stamp, source, text = [*raw.split("\t", 2), "", ""][:3]
+        return LogLine(timestamp=datetime.now(UTC), source=source, text=text)
