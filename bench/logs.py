@@ -106,9 +106,9 @@ def follow_sse(
                 now = time.time()
                 if event == "end":
                     return
-                for item in json.loads(line[6:])["lines"]:
-                    if keep(item["text"]):
-                        yield now, item["text"]
+                for _stamp, _source, text in json.loads(line[6:])["lines"]:
+                    if keep(text):
+                        yield now, text
 
 
 def follow_tail(path: Path, keep: Callable[[str], bool], stop: threading.Event) -> list[Arrival]:

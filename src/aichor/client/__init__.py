@@ -262,7 +262,7 @@ class Client:
                         response.read()
                         raise error_from_response(response)
                     for event in sse.parse(response.iter_lines()):
-                        page = LogPage.model_validate_json(event.data)
+                        page = sse.log_page(event.data)
                         failures = 0
                         if event.kind == "end":
                             yield page.model_copy(update={"finished": True})

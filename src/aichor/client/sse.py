@@ -8,8 +8,11 @@ these lines of it (decision 111).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+from aichor.client.views import LogLineView, LogPage
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,18 @@ def parse(lines: Iterable[str]) -> Iterator[Event]:
             data.append(value)
         elif name == "id":
             event_id = value
+
+
+def log_page(data: str) -> LogPage:
+    """A `lines`/`end` event of the log stream as a LogPage (lines come as [time, source, text])."""
+    body = json.loads(data)
+    lines = [
+        LogLineView(timestamp=stamp, source=source, text=text)
+        for stamp, source, text in body.get("lines", [])
+    ]
+    return LogPage(
+        lines=lines,
+        next=body["next"],
+        finished=bool(body.get("finished")),
+        purged_at=body.get("purged_at"),
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from aichor.lifecycle import ExperimentStatus
-from aichor.logs.store import LogChunk
+from aichor.logs.store import LogRecords
 from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
 
 
@@ -87,9 +87,10 @@ class Engine(Protocol):
 
     def logs(self, name: str, replica: str | None = None, after: int = 0) -> list[LogLine]: ...
 
-    def read_log(self, name: str, offset: int = 0) -> LogChunk:
-        """Every replica's lines from byte `offset` of the engine's interleaved stream, and the
-        offset after them: the pipeline copies with it into `aichor.logs` (decision 110)."""
+    def read_log(self, name: str, offset: int = 0) -> LogRecords:
+        """Every replica's records from byte `offset` of the engine's interleaved stream, in the
+        log store's format, and the offset after them: the pipeline copies them into
+        `aichor.logs` as they are (decision 110)."""
         ...
 
     def cancel(self, name: str) -> None: ...

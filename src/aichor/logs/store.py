@@ -58,6 +58,19 @@ class LogChunk:
     next: int
 
 
+@dataclass(frozen=True)
+class LogRecords:
+    """Complete records in the store's format (`<ISO-8601 UTC stamp>\\t<source>\\t<text>\\n`)
+    and the offset after them in the stream they came from: what engines hand the pipeline."""
+
+    data: bytes
+    next: int
+
+    def lines(self) -> list[LogLine]:
+        text = self.data.decode(errors="replace")
+        return [_parse(raw) for raw in text.split("\n")[:-1]]
+
+
 class LogStore:
     """Log files of every experiment under `root`; safe to use from many threads and processes."""
 
@@ -81,7 +94,7 @@ class LogStore:
                 self._write(folder / f"{_stem(source)}.log", b"".join(records))
             follow.announce(folder)
             return len(records)
-        return self._append_replica_records(experiment_id, [(source, r) for r in records], None)
+        return self._append_replica_streams(experiment_id, _by_stream(source, records), None)
 
     def append_replica_lines(
         self,
@@ -90,26 +103,54 @@ class LogStore:
         *,
         engine: tuple[int, int] | None = None,
     ) -> int:
-        """Replica lines as an engine reports them, each under its own source.
+        """Replica lines, each under its own source (and in the interleaved stream).
 
-        `engine=(start, end)`: the lines are the engine's stream from `start` to `end`; they
-        are written only if the store's engine position is still `start` (then it becomes
-        `end`), so two copiers of the same batch write it once. Returns the lines written.
+        `engine=(start, end)`: see `append_records`. Returns the lines written.
         """
         stamps = _Stamps()
-        pairs = [(line.source, _record(line.source, line, stamps)) for line in lines]
-        return self._append_replica_records(experiment_id, pairs, engine)
+        records = [(line.source, _record(line.source, line, stamps)) for line in lines]
+        streams: dict[str, list[bytes]] = {REPLICAS: [record for _, record in records]}
+        for source, record in records:
+            streams.setdefault(_stem(source), []).append(record)
+        return self._append_replica_streams(experiment_id, streams, engine)
+
+    def append_records(
+        self, experiment_id: str, data: bytes, *, engine: tuple[int, int] | None = None
+    ) -> int:
+        """Replica records already in the store's format, as an engine hands them over
+        (`<ISO-8601 UTC stamp>\\t<source>\\t<text>\\n` each): the fast path of the copy, with
+        no parsing beyond finding each record's source.
+
+        `engine=(start, end)`: `data` is the engine's stream from `start` to `end`; it is
+        written only if the store's engine position is still `start` (then it becomes `end`),
+        so two copiers of the same batch write it once. Returns the records written.
+        """
+        if not data:
+            return 0
+        if not data.endswith(b"\n"):
+            raise ValueError("log records end with a newline")
+        raws = data.split(b"\n")[:-1]
+        by_source: dict[bytes, list[bytes]] = {}
+        for raw in raws:
+            fields = raw.split(b"\t", 2)
+            by_source.setdefault(fields[1] if len(fields) == 3 else b"aichor", []).append(raw)
+        streams = {REPLICAS: [data]}
+        for source, lines in by_source.items():
+            streams[_stem(source.decode(errors="replace"))] = [b"\n".join(lines), b"\n"]
+        written = self._append_replica_streams(experiment_id, streams, engine)
+        return len(raws) if written else 0
 
     def engine_position(self, experiment_id: str) -> int:
         """How far into the engine's interleaved stream the store has copied."""
         return _load_cursor(self._folder(experiment_id))["engine"]
 
-    def _append_replica_records(
+    def _append_replica_streams(
         self,
         experiment_id: str,
-        pairs: list[tuple[str, bytes]],
+        streams: dict[str, list[bytes]],
         engine: tuple[int, int] | None,
     ) -> int:
+        """Write each stream's bytes; 0 when the engine position moved on (nothing written)."""
         folder = self._folder(experiment_id)
         with self._locked(folder):
             cursor = _load_cursor(folder)
@@ -117,19 +158,15 @@ class LogStore:
                 return 0  # another copier wrote this batch already
             sizes = cursor["sizes"]
             _cut_interrupted_appends(folder, sizes)
-            streams: dict[str, list[bytes]] = {REPLICAS: []}
-            for source, record in pairs:
-                streams[REPLICAS].append(record)
-                streams.setdefault(_stem(source), []).append(record)
-            for stream, records in streams.items():
-                if records:
-                    sizes[stream] = self._write(folder / f"{stream}.log", b"".join(records))
+            for stream, parts in streams.items():
+                if parts:
+                    sizes[stream] = self._write(folder / f"{stream}.log", b"".join(parts))
             cursor["sizes"] = sizes
             if engine is not None:
                 cursor["engine"] = engine[1]
             _save_cursor(folder, cursor)
         follow.announce(folder)
-        return len(pairs)
+        return sum(part.count(b"\n") for part in streams.get(REPLICAS, []))
 
     @contextlib.contextmanager
     def _locked(self, folder: Path) -> Iterator[None]:
@@ -214,11 +251,11 @@ class LogStore:
         """Like `read`, as `[timestamp, source, text]` strings (no datetime round trip): the
         live stream sends them on as they are stored."""
         raw_lines, end = self._read_raw(experiment_id, source, after, limit)
-        fields = []
-        for raw in raw_lines:
-            parts = raw.decode(errors="replace").split("\t", 2)
-            fields.append(parts if len(parts) == 3 else [*parts, "", ""][:3])
-        return fields, end
+        if not raw_lines:
+            return [], end
+        text = b"\n".join(raw_lines).decode(errors="replace")
+        fields = [raw.split("\t", 2) for raw in text.split("\n")]
+        return [parts if len(parts) == 3 else [*parts, "", ""][:3] for parts in fields], end
 
     def path(self, experiment_id: str, source: str | None = None) -> Path:
         """The file of `source` (or of the interleaved replica stream)."""
@@ -259,6 +296,10 @@ def check_offset(handle: BinaryIO, offset: int) -> None:
         handle.seek(offset - 1)
         if handle.read(1) != b"\n":
             raise InvalidInput(f"after: {offset} is not the start of a line", field="after")
+
+
+def _by_stream(source: str, records: list[bytes]) -> dict[str, list[bytes]]:
+    return {REPLICAS: records, _stem(source): records}
 
 
 def _cut_interrupted_appends(folder: Path, sizes: dict[str, int]) -> None:

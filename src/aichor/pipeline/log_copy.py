@@ -28,11 +28,11 @@ def copy_lines(
     copied = 0
     while True:
         start = logs.engine_position(experiment_id)
-        chunk = engine.read_log(workload, start)
-        if not chunk.lines:
+        records = engine.read_log(workload, start)
+        if not records.data:
             return copied
-        written = logs.append_replica_lines(experiment_id, chunk.lines, engine=(start, chunk.next))
-        copied += written
+        # Masking sensitive values belongs here, on `records.data`, before the store sees it.
+        copied += logs.append_records(experiment_id, records.data, engine=(start, records.next))
 
 
 class LogPump:

@@ -25,12 +25,12 @@ from pathlib import Path
 from aichor.engines.base import BuildRequest, ImageRef, RunOutcome, Workload
 from aichor.engines.local import build as local_build
 from aichor.engines.local.capacity import check_plan, detect_machine
-from aichor.engines.local.log_files import LogStore, read_chunk
+from aichor.engines.local.log_files import LogStore, read_records
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import TOKEN
 from aichor.errors import NotFound
 from aichor.lifecycle import ExperimentStatus, ReplicaStatus
-from aichor.logs.store import LogChunk
+from aichor.logs.store import LogRecords
 from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
 
 _START_TIMEOUT = 60.0
@@ -107,9 +107,9 @@ class DetachedLocalEngine:
         finally:
             store.close()
 
-    def read_log(self, name: str, offset: int = 0) -> LogChunk:
-        """Lines of every replica (interleaved, arrival order) from byte `offset` of the stream."""
-        return read_chunk(self._folder(name) / "logs", offset)
+    def read_log(self, name: str, offset: int = 0) -> LogRecords:
+        """Every replica's records (interleaved, arrival order) from byte `offset` of the stream."""
+        return read_records(self._folder(name) / "logs", offset)
 
     def delete_logs(self, name: str) -> None:
         """Remove the workload's log files (retention); the run folder's other files stay."""

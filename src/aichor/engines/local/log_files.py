@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from aichor.logs.store import LogChunk
+from aichor.logs.store import LogRecords
 from aichor.replicas import LogLine
 
 ALL = "all"
@@ -121,35 +121,23 @@ class LogStore:
         self._ends[path.stem] = position
 
 
-def read_chunk(folder: Path, offset: int, max_bytes: int = 1 << 20) -> LogChunk:
-    """Complete lines of the interleaved stream from byte `offset` (at most about `max_bytes`).
+def read_records(folder: Path, offset: int, max_bytes: int = 1 << 20) -> LogRecords:
+    """Complete records of the interleaved stream from byte `offset` (about `max_bytes`).
 
-    The pipeline copies with it: a seek and one read, however long the log already is.
+    The pipeline copies with it: a seek and one read, however long the log already is, and
+    the bytes as they are (the files are already in the log store's record format).
     """
     try:
         handle = (folder / f"{ALL}.log").open("rb")
     except FileNotFoundError:
-        return LogChunk([], offset)
+        return LogRecords(b"", offset)
     with handle:
         handle.seek(offset)
         data = handle.read(max_bytes)
     end = data.rfind(b"\n") + 1
     if end == 0 and len(data) == max_bytes:  # one line longer than max_bytes: take it whole
-        return read_chunk(folder, offset, max_bytes * 4)
-    # split on "\n" only: a line may hold other line-breaking characters (\f, \u2028 ...).
-    # Lines read from a pipe together share one stamp: parse each stamp once.
-    stamps: dict[str, datetime] = {}
-    lines = []
-    for raw in data[:end].decode(errors="replace").split("\n")[:-1]:
-        parts = raw.split("\t", 2)
-        when = stamps.get(parts[0]) if len(parts) == 3 else None
-        if when is None:
-            line = _parse(raw)
-            stamps[parts[0]] = line.timestamp
-        else:
-            line = LogLine(timestamp=when, source=parts[1], text=parts[2])
-        lines.append(line)
-    return LogChunk(lines, offset + end)
+        return read_records(folder, offset, max_bytes * 4)
+    return LogRecords(data[:end], offset + end)
 
 
 def _file_stem(source: str) -> str:
