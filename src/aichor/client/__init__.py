@@ -249,21 +249,14 @@ class Client:
         line is missed or repeated; the last page has `finished` set.
         """
         position, failures = after, 0
+        path = f"/api/experiments/{experiment_id}/logs/stream"
         while True:
             headers = {"Last-Event-ID": str(position), "Accept": "text/event-stream"}
             params = {"source": source, "after": position}
-            path = f"/api/experiments/{experiment_id}/logs/stream"
             try:
-                with self._reachable(), self._http.stream(
-                    "GET", path, params={k: v for k, v in params.items() if v is not None},
-                    headers=headers, timeout=_STREAM_TIMEOUT,
-                ) as response:  # fmt: skip
-                    if response.is_error:
-                        response.read()
-                        raise error_from_response(response)
+                with self._stream(path, params, headers, _STREAM_TIMEOUT) as response:
                     for event in sse.parse(response.iter_lines()):
-                        page = sse.log_page(event.data)
-                        failures = 0
+                        page, failures = sse.log_page(event.data), 0
                         if event.kind == "end":
                             yield page.model_copy(update={"finished": True})
                             return
@@ -279,13 +272,9 @@ class Client:
         self, experiment_id: str, target: IO[bytes], *, source: str | None = None
     ) -> int:
         """Write the whole log of `source` (default: every replica) to `target`; bytes written."""
-        params = {"source": source} if source else {}
         path = f"/api/experiments/{experiment_id}/logs/download"
         written = 0
-        with self._reachable(), self._http.stream("GET", path, params=params) as response:
-            if response.is_error:
-                response.read()
-                raise error_from_response(response)
+        with self._stream(path, {"source": source}, {}, _TIMEOUT) as response:
             for data in response.iter_bytes():
                 target.write(data)
                 written += len(data)
@@ -308,6 +297,23 @@ class Client:
         if response.is_error:
             raise error_from_response(response)
         return response
+
+    @contextmanager
+    def _stream(
+        self, path: str, params: Mapping[str, Any], headers: Mapping[str, str], timeout: Any
+    ) -> Iterator[httpx.Response]:
+        """A streamed GET whose errors are raised like `_call`'s."""
+        query = {k: v for k, v in params.items() if v is not None}
+        with (
+            self._reachable(),
+            self._http.stream(
+                "GET", path, params=query, headers=headers, timeout=timeout
+            ) as response,
+        ):
+            if response.is_error:
+                response.read()
+                raise error_from_response(response)
+            yield response
 
     @contextmanager
     def _reachable(self) -> Iterator[None]:
