@@ -100,3 +100,15 @@ def test_steps_have_their_own_stream_and_delete_removes_everything(tmp_path: Pat
     assert store.delete(EXPERIMENT)
     assert store.read(EXPERIMENT).lines == []
     assert not store.delete(EXPERIMENT)
+
+
+def test_half_a_step_line_left_by_a_crash_is_dropped_not_glued_to_the_next(
+    tmp_path: Path,
+) -> None:
+    store = LogStore(tmp_path, sync=False)
+    store.append(EXPERIMENT, "Building", ["first"])
+    with store.path(EXPERIMENT, "Building").open("ab") as handle:
+        handle.write(b"2026-11-30T12:00:00+00:00\tBuilding\thal")
+    assert [line.text for line in store.read(EXPERIMENT, "Building").lines] == ["first"]
+    store.append(EXPERIMENT, "Building", ["second"])
+    assert [line.text for line in store.read(EXPERIMENT, "Building").lines] == ["first", "second"]

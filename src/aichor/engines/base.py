@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from aichor.lifecycle import ExperimentStatus
-from aichor.logs.store import LogRecords
+from aichor.logs.records import LogRecords
 from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
 
 

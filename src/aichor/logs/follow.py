@@ -45,7 +45,7 @@ class _LoopWatch:
             try:
                 size = path.stat().st_size
             except FileNotFoundError:
-                size = -1  # deleted (purged): wake the followers so they notice
+                size = 0  # not written yet, or deleted (purged: the end check notices)
             if size != watched.size:
                 watched.size = size
                 watched.event.set()

@@ -31,13 +31,18 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, TypedDict
+from typing import TypedDict
 
 from aichor.errors import InvalidInput
 from aichor.logs import follow
+from aichor.logs.records import (
+    LogChunk,
+    Stamps,
+    check_offset,
+    format_record,
+    parse_record,
+)
 from aichor.replicas import LogLine
 
 REPLICAS = "replicas"
@@ -48,27 +53,6 @@ _ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _READ_BYTES = 1 << 20
 _MAX_PAGE_BYTES = 8 << 20
 SYNC_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class LogChunk:
-    """Complete lines read from one stream and the offset where the next line starts."""
-
-    lines: list[LogLine]
-    next: int
-
-
-@dataclass(frozen=True)
-class LogRecords:
-    """Complete records in the store's format (`<ISO-8601 UTC stamp>\\t<source>\\t<text>\\n`)
-    and the offset after them in the stream they came from: what engines hand the pipeline."""
-
-    data: bytes
-    next: int
-
-    def lines(self) -> list[LogLine]:
-        text = self.data.decode(errors="replace")
-        return [_parse(raw) for raw in text.split("\n")[:-1]]
 
 
 class LogStore:
@@ -85,13 +69,15 @@ class LogStore:
 
     def append(self, experiment_id: str, source: str, lines: Iterable[LogLine | str]) -> int:
         """Append lines to `source` (and to the replica stream unless `source` is a step)."""
-        records = [_record(source, line) for line in lines]
+        records = [format_record(source, line) for line in lines]
         if not records:
             return 0
         if _is_step(source):
             folder = self._folder(experiment_id)
             with self._locked(folder):
-                self._write(folder / f"{_stem(source)}.log", b"".join(records))
+                path = folder / f"{_stem(source)}.log"
+                _cut_partial_line(path)
+                self._write(path, b"".join(records))
             follow.announce(folder)
             return len(records)
         return self._append_replica_streams(experiment_id, _by_stream(source, records), None)
@@ -107,8 +93,8 @@ class LogStore:
 
         `engine=(start, end)`: see `append_records`. Returns the lines written.
         """
-        stamps = _Stamps()
-        records = [(line.source, _record(line.source, line, stamps)) for line in lines]
+        stamps = Stamps()
+        records = [(line.source, format_record(line.source, line, stamps)) for line in lines]
         streams: dict[str, list[bytes]] = {REPLICAS: [record for _, record in records]}
         for source, record in records:
             streams.setdefault(_stem(source), []).append(record)
@@ -219,7 +205,7 @@ class LogStore:
     ) -> LogChunk:
         """Up to `limit` complete lines of `source` (or of every replica) from byte `after`."""
         raw_lines, end = self._read_raw(experiment_id, source, after, limit)
-        return LogChunk([_parse(raw.decode(errors="replace")) for raw in raw_lines], end)
+        return LogChunk([parse_record(raw.decode(errors="replace")) for raw in raw_lines], end)
 
     def _read_raw(
         self, experiment_id: str, source: str | None, after: int, limit: int
@@ -287,19 +273,25 @@ class LogStore:
         return self.root / experiment_id
 
 
-def check_offset(handle: BinaryIO, offset: int) -> None:
-    """InvalidInput unless `offset` is the start of a line of the open file (or its end)."""
-    size = os.fstat(handle.fileno()).st_size
-    if offset < 0 or offset > size:
-        raise InvalidInput(f"after: {offset} is past the end of the log ({size})", field="after")
-    if offset:
-        handle.seek(offset - 1)
-        if handle.read(1) != b"\n":
-            raise InvalidInput(f"after: {offset} is not the start of a line", field="after")
-
-
 def _by_stream(source: str, records: list[bytes]) -> dict[str, list[bytes]]:
     return {REPLICAS: records, _stem(source): records}
+
+
+def _cut_partial_line(path: Path) -> None:
+    """Drop half a line left at the end by a crash mid-append, so the next one starts clean."""
+    try:
+        with path.open("rb+") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            handle.seek(max(size - _READ_BYTES, 0))
+            tail = handle.read()
+            handle.truncate(size - len(tail) + tail.rfind(b"\n") + 1)
+    except FileNotFoundError:
+        return
 
 
 def _cut_interrupted_appends(folder: Path, sizes: dict[str, int]) -> None:
@@ -341,31 +333,3 @@ def _is_step(source: str) -> bool:
 def _stem(source: str) -> str:
     stem = _UNSAFE.sub("_", source)
     return f"{stem}_" if stem == REPLICAS else stem
-
-
-class _Stamps(dict[datetime, str]):
-    """ISO-8601 UTC text of timestamps, formatted once per batch (lines share their stamp)."""
-
-    def __missing__(self, when: datetime) -> str:
-        text = (when if when.tzinfo is UTC else when.astimezone(UTC)).isoformat()
-        self[when] = text
-        return text
-
-
-def _record(source: str, line: LogLine | str, stamps: _Stamps | None = None) -> bytes:
-    if isinstance(line, str):
-        line = LogLine(timestamp=datetime.now(UTC), source=source, text=line)
-    stamp = (stamps if stamps is not None else _Stamps())[line.timestamp]
-    text = line.text
-    if "\n" in text or "\r" in text:
-        text = text.replace("\n", " ").replace("\r", " ")
-    return f"{stamp}\t{line.source}\t{text}\n".encode(errors="replace")
-
-
-def _parse(raw: str) -> LogLine:
-    try:
-        stamp, source, text = raw.split("\t", 2)
-        return LogLine(timestamp=datetime.fromisoformat(stamp), source=source, text=text)
-    except ValueError:  # not a record of ours (hand-edited file): keep its text
-        stamp, source, text = [*raw.split("\t", 2), "", ""][:3]
-        return LogLine(timestamp=datetime.now(UTC), source=source, text=text)

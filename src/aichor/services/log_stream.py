@@ -62,6 +62,9 @@ class LogStream:
             if event is None:
                 ended = await _ended(self.settings, self.experiment_id)
                 # Read again after learning it ended: the last lines land before the end does.
+                # The size seen before that read is what to wait beyond: a crash may have left
+                # half a line at the end, which is no reason to wake up.
+                seen = _size(path)
                 event, after = await self._next(store, path, position)
                 if event is None and ended:
                     break
@@ -72,7 +75,7 @@ class LogStream:
             if time.monotonic() - idle_since >= KEEPALIVE_SECONDS:
                 idle_since = time.monotonic()
                 yield b": keep-alive\n\n"
-            await follow.wait_for_growth(path, position, END_CHECK_SECONDS)
+            await follow.wait_for_growth(path, seen, END_CHECK_SECONDS)
         purged = None if self.purged_at is None else self.purged_at.isoformat()
         body = {"lines": [], "next": position, "finished": True, "purged_at": purged}
         yield encode("end", body, event_id=position)
@@ -95,6 +98,13 @@ class LogStream:
         event = encode("lines", body, event_id=end)
         _events.put(path, after, event, end)
         return event, end
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 class _EventCache:

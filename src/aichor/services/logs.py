@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from aichor.db import tables
 from aichor.errors import InvalidInput, NotFound
 from aichor.lifecycle import TERMINAL_EXPERIMENT, ExperimentStatus
-from aichor.logs.store import LogChunk, LogStore, check_offset
+from aichor.logs.records import LogChunk, check_offset
+from aichor.logs.store import LogStore
 from aichor.schemas import experiments as schemas
 from aichor.services.access import Actor, can_use_project
 from aichor.services.log_stream import LogStream

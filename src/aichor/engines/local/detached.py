@@ -30,7 +30,7 @@ from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import TOKEN
 from aichor.errors import NotFound
 from aichor.lifecycle import ExperimentStatus, ReplicaStatus
-from aichor.logs.store import LogRecords
+from aichor.logs.records import LogRecords
 from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
 
 _START_TIMEOUT = 60.0

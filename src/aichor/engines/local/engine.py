@@ -22,7 +22,7 @@ from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import Reaper
 from aichor.engines.local.supervisor import Supervisor
 from aichor.errors import NotFound
-from aichor.logs.store import LogRecords
+from aichor.logs.records import LogRecords
 from aichor.replicas import LogLine, ReplicaKind, ReplicaPlan, ReplicaState
 
 

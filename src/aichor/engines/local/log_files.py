@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from aichor.logs.store import LogRecords
+from aichor.logs.records import LogRecords, parse_record
 from aichor.replicas import LogLine
 
 ALL = "all"
@@ -78,7 +78,7 @@ class LogStore:
         with (self.folder / f"{stream}.log").open("rb") as handle:
             handle.seek(start)
             data = handle.read(end - start)
-        return [_parse(raw) for raw in data.decode(errors="replace").splitlines()]
+        return [parse_record(raw) for raw in data.decode(errors="replace").splitlines()]
 
     def count(self, source: str | None = None) -> int:
         stream = ALL if source is None else _file_stem(source)
@@ -143,12 +143,3 @@ def read_records(folder: Path, offset: int, max_bytes: int = 1 << 20) -> LogReco
 def _file_stem(source: str) -> str:
     stem = _UNSAFE.sub("_", source)
     return f"{stem}_" if stem == ALL else stem
-
-
-def _parse(raw: str) -> LogLine:
-    try:
-        stamp, source, text = raw.split("\t", 2)
-        return LogLine(timestamp=datetime.fromisoformat(stamp), source=source, text=text)
-    except ValueError:  # not a record of ours (hand-edited file): keep its text
-        stamp, source, text = [*raw.split("\t", 2), "", ""][:3]
-        return LogLine(timestamp=datetime.now(UTC), source=source, text=text)
