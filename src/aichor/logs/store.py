@@ -63,7 +63,7 @@ class LogStore:
         self._sync = sync
         self._lock = threading.Lock()
         self._unsynced: set[Path] = set()
-        self._synced_at = 0.0
+        self._syncer: threading.Thread | None = None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -176,27 +176,29 @@ class LogStore:
             os.close(fd)
         if self._sync:
             self._unsynced.add(path)
-            self._sync_now_and_then()
+            if self._syncer is None:
+                self._syncer = threading.Thread(
+                    target=self._sync_loop, name="log-sync", daemon=True
+                )
+                self._syncer.start()
         return size
 
-    def _sync_now_and_then(self) -> None:
-        """fsync the files written since the last sync, at most once per `SYNC_SECONDS`.
-
-        A process crash loses nothing once `write` returned; this bounds what a machine crash
-        can lose without paying an fsync per batch (5-15 ms each here, decision 110).
+    def _sync_loop(self) -> None:
+        """fsync the files written since the last pass, once per `SYNC_SECONDS`, off the write
+        path: a process crash loses nothing once `write` returned, and this bounds what a
+        machine crash can lose without an fsync per batch (5-300 ms each here, decision 110).
         """
-        now = time.monotonic()
-        if now - self._synced_at < SYNC_SECONDS:
-            return
-        self._synced_at = now
-        for path in self._unsynced:
-            with contextlib.suppress(FileNotFoundError):
-                fd = os.open(path, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        self._unsynced.clear()
+        while True:
+            time.sleep(SYNC_SECONDS)
+            with self._lock:
+                paths, self._unsynced = self._unsynced, set()
+            for path in paths:
+                with contextlib.suppress(FileNotFoundError):
+                    fd = os.open(path, os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
 
     # -- reading ------------------------------------------------------------------------------
 
