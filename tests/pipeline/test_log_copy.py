@@ -1,9 +1,13 @@
 """The pipeline's side of logs: the Building step's lines are in the store as the build emits
 them (a follower sees them live), and the pump copies a running workload's lines between two
-looks of the reconciler, exactly once even when the reconciler drains at the same time."""
+looks of the reconciler, exactly once even when the reconciler drains at the same time; a
+SIGKILLed engine supervisor leaves every line it wrote to be copied."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -89,3 +93,30 @@ def _job(experiment_id: str) -> Job:
         workload_name="w", step=Step.BUILDING, step_status=StepStatus.RUNNING,
         cancel_requested=False,
     )  # fmt: skip
+
+
+def test_a_killed_engine_supervisor_keeps_every_line_it_wrote(tmp_path: Path) -> None:
+    engine = DetachedLocalEngine(state_dir=tmp_path / "runs", cache_dir=tmp_path / "cache")
+    store = LogStore(tmp_path / "logs", sync=False)
+    name = unique("engine-crash")
+    ticker = (
+        "import time\nfor i in range(10_000):\n    print(f't {i}', flush=True); time.sleep(0.002)"
+    )
+    engine.submit(workload(name, task("a", f"{py(ticker)}")))
+    deadline = time.monotonic() + 30
+    while copy_lines(engine, store, "exp-k", name) < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    while store.count("exp-k", "a") < 50 and time.monotonic() < deadline:
+        copy_lines(engine, store, "exp-k", name)
+        time.sleep(0.01)
+    pid = json.loads((tmp_path / "runs" / name / "supervisor.json").read_text())["pid"]
+    os.kill(pid, signal.SIGKILL)
+    while engine.alive(name) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    outcome = engine.outcome(name)
+    assert outcome is not None and "died without an outcome" in outcome.reason
+    copy_lines(engine, store, "exp-k", name)
+    written = engine.read_log(name).lines()
+    texts = [line.text for line in store.read("exp-k", "a", limit=100_000).lines]
+    assert texts == [line.text for line in written if line.source == "a"]
+    assert len(texts) >= 50 and texts == [f"t {i}" for i in range(len(texts))]
