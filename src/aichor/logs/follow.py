@@ -33,7 +33,7 @@ class _LoopWatch:
     """The followed files of one event loop and the task that polls them."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self.loop = weakref.ref(loop)  # the registry is keyed weakly by the loop
         self.files: dict[Path, _Watched] = {}
         self.task: asyncio.Task[None] | None = None
 
@@ -91,6 +91,7 @@ def announce(folder: Path) -> None:
     with _watches_lock:
         watches = list(_watches.values())
     for watch in watches:
-        if any(path.parent == folder for path in list(watch.files)):
+        loop = watch.loop()
+        if loop is not None and any(path.parent == folder for path in list(watch.files)):
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                watch.loop.call_soon_threadsafe(watch.check, folder)
+                loop.call_soon_threadsafe(watch.check, folder)
