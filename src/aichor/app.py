@@ -2,9 +2,9 @@
 
 On start (lifespan) the database is upgraded, the embedded defaults are created on first start
 (the generated admin password is printed once), and the pipeline workers start in this process
-(`settings.workers` threads; none when 0), as do the embedded S3 endpoints of the local
-buckets. When it stops, the TensorBoards it started stop too. `aichor server` runs it with
-uvicorn.
+(`settings.workers` threads; none when 0), with the log purge (`services.log_retention`),
+as do the embedded S3 endpoints of the local buckets. When it stops, the TensorBoards it
+started stop too. `aichor server` runs it with uvicorn.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from aichor.db.migrate import upgrade_database
 from aichor.db.session import make_engine, session
 from aichor.pipeline import reconciler
 from aichor.services.bootstrap import FirstAdmin, bootstrap
+from aichor.services.log_retention import LogPurger
 from aichor.settings import Settings
 from aichor.storage.s3_server import S3Endpoints
 
@@ -59,9 +60,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     prepare_database(settings)
     endpoints = _storage_endpoints(app, settings)
     workers = reconciler.start(settings)
+    purger = LogPurger(settings).start()
     try:
         yield
     finally:
+        purger.stop()
         workers.stop()
         app.state.tensorboards.close()
         await app.state.dashboard_proxy.aclose()

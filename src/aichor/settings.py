@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     s3_bucket_prefix: str = Field("", description="Prepended to bucket names on an S3 store.")
     storage_serve: bool = Field(True, description="Serve local buckets over S3 (rclone).")
     storage_host: str = Field("127.0.0.1", description="Address the embedded S3 endpoints bind.")
+    log_purge_interval_seconds: float = Field(
+        3600, gt=0, description="How often the server deletes logs past their retention."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -126,6 +129,11 @@ class Settings(BaseSettings):
     @property
     def buckets_dir(self) -> Path:
         return self.layout.buckets_dir
+
+    @property
+    def logs_dir(self) -> Path:
+        """Every experiment's step and replica logs (`aichor.logs.store`)."""
+        return self.home / "logs"
 
     @property
     def archives_dir(self) -> Path:

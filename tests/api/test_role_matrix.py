@@ -98,6 +98,12 @@ RIGHTS: dict[tuple[str, str], Rights] = {
         PROJECT, {"any": "json body"}
     ),
     ("DELETE", "/api/projects/{project}/storage/objects/{bucket}/{key}"): Rights(PROJECT),
+    # A stream of a running experiment never ends: an offset past the (empty) log makes the
+    # allowed personas get a 400 once access was granted, and the others their 403/404.
+    ("GET", "/api/experiments/{experiment_id}/logs/stream"): Rights(PROJECT, query={"after": "7"}),
+    ("GET", "/api/experiments/{experiment_id}/logs/download"): Rights(PROJECT),
+    ("GET", "/api/organisation/log-retention"): Rights(MEMBER),
+    ("PUT", "/api/organisation/log-retention"): Rights(ORG_ADMIN, {"days": 7}),
 }
 
 PERSONAS = (

@@ -222,6 +222,12 @@ def test_submit_local_with_uncommitted_changes_to_succeeded(server: LiveServer, 
         for completion in range(2):
             assert f"JOBSET type=worker job={job} completion={completion}" in logs.stdout
 
+    saved = server.home.parent / f"{exp_id}.log"
+    download = server.cli("experiments", "logs", exp_id, "--download", str(saved))
+    assert download.returncode == 0 and f"to {saved}" in download.stderr, download.stderr
+    rows = [row.split("\t", 2) for row in saved.read_text().splitlines()]
+    assert [f"[{source}] {text}" for _, source, text in rows] == logs.stdout.splitlines()
+
     one = server.cli("experiments", "logs", exp_id, "--replica", "worker-1-0")
     assert one.stdout.splitlines()[0] == "JOBSET type=worker job=1 completion=0", one.stderr
     build = server.cli("experiments", "logs", exp_id, "--step", "Building")
@@ -305,8 +311,11 @@ def test_unknown_experiment_and_project_are_one_line(server: LiveServer, repo: P
         ["experiments", "status", "00000000-0000-0000-0000-000000000000"],
         ["experiments", "list", "-p", "no-such-project"],
         ["experiments", "submit", "local", "-p", "no-such-project"],
+        ["experiments", "logs", "00000000-0000-0000-0000-000000000000", "--follow"],
+        ["experiments", "logs", "00000000-0000-0000-0000-000000000000", "--download", "x.log"],
     ):
         result = server.cli(*args, cwd=repo)
         assert result.returncode == 1, args
         assert result.stderr.startswith("aichor: error: ") and result.stderr.count("\n") == 1
         assert "not found" in result.stderr
+    assert not (repo / "x.log").exists()

@@ -51,3 +51,18 @@ def test_no_secret_survives(secrets: list[str], text: str, data: st.DataObject) 
         spliced = spliced[:at] + secret + spliced[at:]
     masked = mask(spliced, secrets)
     assert all(secret not in masked for secret in secrets if secret.strip())
+
+
+def test_stored_records_are_masked_in_their_text_only() -> None:
+    """A secret that also spells a replica name or part of a time stamp leaves the record's
+    time and source intact, so the stored format stays readable."""
+    data = (
+        b"2026-11-30T12:00:00+00:00\tworker-0\tpassword is worker-0\n"
+        b"2026-11-30T12:00:01+00:00\tworker-0\tnothing here\n"
+    )
+    masked = Redactor(["worker-0"]).records(data)
+    assert masked == (
+        b"2026-11-30T12:00:00+00:00\tworker-0\tpassword is " + MASK.encode() + b"\n"
+        b"2026-11-30T12:00:01+00:00\tworker-0\tnothing here\n"
+    )
+    assert Redactor([]).records(data) is data

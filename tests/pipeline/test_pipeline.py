@@ -10,6 +10,7 @@ from aichor.db.session import Engine, Session
 from aichor.errors import InvalidInput
 from aichor.lifecycle import ExperimentStatus
 from aichor.services import experiments
+from aichor.services import logs as logs_service
 from tests.pipeline.conftest import World, drive, tar_of, write_repo
 
 
@@ -39,10 +40,10 @@ def test_commit_runs_every_step(
     assert done.status == ExperimentStatus.SUCCEEDED, done
     assert set(_steps(done).values()) == {"Succeeded"}
     assert done.operator == "jobset" and done.replicas
-    logs = experiments.read_logs(db, world.actor, view.id, settings=world.settings)
+    logs = logs_service.read_logs(db, world.actor, view.id, settings=world.settings)
     assert "hello from aichor" in [line.text for line in logs.lines]
     assert logs.finished
-    build_log = experiments.read_logs(
+    build_log = logs_service.read_logs(
         db, world.actor, view.id, settings=world.settings, source="Building"
     )
     assert build_log.lines
@@ -65,7 +66,7 @@ def test_archive_runs_every_step(
     db.expire_all()
     done = experiments.get_experiment(db, world.actor, view.id)
     assert done.status == ExperimentStatus.SUCCEEDED, done
-    logs = experiments.read_logs(db, world.actor, view.id, settings=world.settings)
+    logs = logs_service.read_logs(db, world.actor, view.id, settings=world.settings)
     assert "from the archive" in [line.text for line in logs.lines]
 
 

@@ -12,7 +12,7 @@ from aichor.db import tables
 from aichor.db.session import Engine, Session
 from aichor.logs.redact import MASK
 from aichor.schemas.projects import CreateVariable
-from aichor.services import experiments, variables
+from aichor.services import experiments, logs, variables
 from tests.pipeline.conftest import World, drive, tar_of, write_repo
 
 MANIFEST = """\
@@ -62,7 +62,7 @@ def _set(db: Session, world: World, **spec: object) -> None:
 
 
 def _texts(db: Session, world: World, experiment_id: str, source: str | None = None) -> list[str]:
-    page = experiments.read_logs(
+    page = logs.read_logs(
         db, world.actor, experiment_id, settings=world.settings, source=source, limit=10_000
     )
     return [line.text for line in page.lines]

@@ -11,7 +11,7 @@ import pytest
 
 from aichor.db.session import Engine, Session
 from aichor.lifecycle import ExperimentStatus
-from aichor.services import experiments
+from aichor.services import experiments, logs
 from aichor.storage.volumes import project_volume_dir, shared_volume_dir
 from tests.pipeline.conftest import World, drive, tar_of, write_repo
 
@@ -68,8 +68,8 @@ def _run(world: World, db: Session, db_engine: Engine, repo: Path) -> tuple[str,
     drive(db_engine, world.settings, view.id)
     db.expire_all()
     done = experiments.get_experiment(db, world.actor, view.id)
-    logs = experiments.read_logs(db, world.actor, view.id, settings=world.settings)
-    texts = [line.text for line in logs.lines]
+    page = logs.read_logs(db, world.actor, view.id, settings=world.settings)
+    texts = [line.text for line in page.lines]
     assert done.status == ExperimentStatus.SUCCEEDED, (done, texts[-20:])
     return view.id, texts
 

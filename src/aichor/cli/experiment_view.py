@@ -188,29 +188,25 @@ def raise_for_outcome(exp: ExperimentView) -> None:
     raise ExperimentFailed(f"experiment {exp.id} Failed: {reason}", exit_code=exp.exit_code or 1)
 
 
-def print_logs(
-    client: Client,
-    experiment_id: str,
-    *,
-    source: str | None,
-    follow: bool,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """Print every log line from the start; with `follow`, keep going until the source ends."""
+def print_logs(client: Client, experiment_id: str, *, source: str | None, follow: bool) -> None:
+    """Print every log line from the start; with `follow`, stream new ones (SSE) to the end."""
+    if follow:
+        for page in client.follow_logs(experiment_id, source=source):
+            _write_page(page, prefix=source is None)
+        return
     after = 0
     while True:
-        page = client.read_logs(experiment_id, source=source, after=after)
+        page = client.read_logs(experiment_id, source=source, after=after, limit=10_000)
         _write_page(page, prefix=source is None)
-        moved = page.next != after
-        after = page.next
-        if page.lines and moved:
-            continue  # more may be waiting: read again at once
-        if not follow or page.finished:
+        if not page.lines:
             return
-        sleep(POLL_SECONDS)
+        after = page.next
 
 
 def _write_page(page: LogPage, *, prefix: bool) -> None:
+    if page.purged_at is not None:
+        when = page.purged_at.strftime("%Y-%m-%d %H:%M UTC")
+        typer.echo(f"the logs were purged on {when} (the organisation's log retention)", err=True)
     for line in page.lines:
         text = f"[{line.source}] {line.text}" if prefix and line.source else line.text
         sys.stdout.write(text.rstrip("\n") + "\n")

@@ -240,13 +240,29 @@ def logs(
     step_name: Annotated[
         str | None, typer.Option("--step", "-s", help="A step's log (Cloning, Building, …).")
     ] = None,
+    download: Annotated[
+        Path | None,
+        typer.Option("--download", "-o", help="Save the whole log to this file instead."),
+    ] = None,
 ) -> None:
     """Print the experiment's logs: every replica interleaved, or one replica's or step's."""
     if replica and step_name:
         raise InvalidInput("--replica and --step are exclusive", field="--step")
+    if download and follow:
+        raise InvalidInput("--download and --follow are exclusive", field="--download")
     with make_client() as client:
         source = _replica_name(client, experiment_id, replica) if replica else step_name
-        experiment_view.print_logs(client, experiment_id, source=source, follow=follow)
+        if download is None:
+            experiment_view.print_logs(client, experiment_id, source=source, follow=follow)
+            return
+        partial = download.with_name(f".{download.name}.part")
+        try:
+            with partial.open("wb") as target:
+                size = client.download_logs(experiment_id, target, source=source)
+            partial.replace(download)
+        finally:
+            partial.unlink(missing_ok=True)  # an error leaves no half-written file behind
+        typer.echo(f"saved {size} bytes to {download}", err=True)
 
 
 def _replica_name(client: Client, experiment_id: str, replica: str) -> str:

@@ -23,6 +23,7 @@ from aichor.schemas.experiments import (
     ExperimentView,
     LogLineView,
     LogPage,
+    LogRetention,
     ReplicaView,
     StepView,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "InvitationView",
     "LogLineView",
     "LogPage",
+    "LogRetention",
     "LoginView",
     "MeView",
     "MetricsView",

@@ -64,6 +64,7 @@ class Organisation(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     log_retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    """Logs of experiments that ended longer ago are purged (services.log_retention)."""
     prices: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """{"cpu_hour": 0.05, "memory_gib_hour": 0.005, "gpu_hour": {"<product>": 2.5}}"""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -241,6 +242,7 @@ class Experiment(Base):
         Index("ix_experiment_queue", "engine_id", "status", "priority", "created_at"),
         Index("ix_experiment_due", "status", "current_step", "claim_expires_at"),
         Index("ux_experiment_trigger", "project_id", "trigger_key", unique=True),
+        Index("ix_experiment_logs_kept", "logs_purged_at", "finished_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
@@ -279,6 +281,8 @@ class Experiment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    logs_purged_at: Mapped[datetime | None]
+    """When the organisation's log retention deleted this experiment's logs."""
     steps: Mapped[list[ExperimentStep]] = relationship(
         back_populates="experiment", order_by="ExperimentStep.position", cascade="all"
     )

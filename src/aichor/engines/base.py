@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from aichor.lifecycle import ExperimentStatus
+from aichor.logs.records import LogRecords
 from aichor.replicas import LogLine, MetricSample, ReplicaPlan, ReplicaState
 
 
@@ -101,6 +102,12 @@ class Engine(Protocol):
 
     def sample(self, name: str) -> list[MetricSample]:
         """CPU, memory (and GPU where visible) of each running replica, measured now; cheap."""
+        ...
+
+    def read_log(self, name: str, offset: int = 0) -> LogRecords:
+        """Every replica's records from byte `offset` of the engine's interleaved stream, in the
+        log store's format, and the offset after them: the pipeline copies them into
+        `aichor.logs` as they are (decision 110)."""
         ...
 
     def cancel(self, name: str) -> None: ...

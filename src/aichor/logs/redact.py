@@ -34,6 +34,19 @@ class Redactor:
     def lines(self, lines: Iterable[str]) -> list[str]:
         return [self.text(line) for line in lines]
 
+    def records(self, data: bytes) -> bytes:
+        """Stored records (`<time>\\t<source>\\t<text>\\n`, see `logs.records`) with only
+        their text masked, so a secret that happens to match a time or a replica name cannot
+        break the format."""
+        if self._pattern is None:
+            return data
+        out = []
+        for raw in data.decode(errors="surrogateescape").splitlines(keepends=True):
+            stamp, tab, rest = raw.partition("\t")
+            source, tab2, text = rest.partition("\t")
+            out.append(f"{stamp}{tab}{source}{tab2}{self.text(text)}" if tab2 else raw)
+        return "".join(out).encode(errors="surrogateescape")
+
     def log_lines(self, lines: Iterable[LogLine]) -> list[LogLine]:
         if self._pattern is None:
             return list(lines)

@@ -94,6 +94,7 @@ class Reconciler:
         self.wake()
         for thread in self._threads:
             thread.join(timeout)
+        self.ctx.pump.stop()
         with _running_lock:
             _running.discard(self)
 

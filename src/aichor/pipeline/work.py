@@ -14,6 +14,7 @@ from aichor.errors import InvalidInput
 from aichor.lifecycle import Step, StepStatus
 from aichor.logs.redact import Redactor
 from aichor.logs.store import LogStore
+from aichor.pipeline.log_copy import LogPump
 from aichor.replicas import MetricSample, ReplicaState
 from aichor.settings import Settings
 
@@ -111,6 +112,7 @@ class Context:
     settings: Settings
     engine: DetachedLocalEngine
     logs: LogStore
+    pump: LogPump
     last_sampled: dict[str, float] = field(default_factory=dict)
     """Experiment id → `time.monotonic()` of its last resource sample in this process."""
 
@@ -123,7 +125,8 @@ class Context:
 
 @dataclass(frozen=True)
 class LogWriter:
-    """Appends lines to one step's log, secret values masked."""
+    """Appends lines to one step's log as the step produces them (the build's `on_log`),
+    secret values masked."""
 
     logs: LogStore
     experiment_id: str
@@ -137,4 +140,5 @@ class LogWriter:
 def context_for(settings: Settings) -> Context:
     """The context of one process: a detached local engine and the log store under home."""
     engine = DetachedLocalEngine(state_dir=settings.runs_dir, cache_dir=settings.cache_dir)
-    return Context(settings=settings, engine=engine, logs=LogStore(settings.home / "logs"))
+    logs = LogStore(settings.logs_dir)
+    return Context(settings=settings, engine=engine, logs=logs, pump=LogPump(engine, logs))

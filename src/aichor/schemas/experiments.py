@@ -64,6 +64,8 @@ class ExperimentSummary(BaseModel):
     failure_reason: str
     failed_replica: str
     resubmitted_from: str | None
+    logs_purged_at: datetime | None = None
+    """When the organisation's log retention deleted the logs (None: still kept)."""
     created_at: datetime
     updated_at: datetime
 
@@ -94,4 +96,12 @@ class LogLineView(BaseModel):
 class LogPage(BaseModel):
     lines: list[LogLineView]
     next: int
+    """Byte offset where the next line of this stream starts: pass it back as `after`."""
     finished: bool
+    purged_at: datetime | None = None
+    """Set when the logs were deleted by the organisation's retention (no lines then)."""
+
+
+class LogRetention(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: int = Field(ge=1, le=3650, description="Days logs are kept after an experiment ends.")

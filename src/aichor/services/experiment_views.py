@@ -179,6 +179,7 @@ def _fields(
         "failure_reason": experiment.failure_reason,
         "failed_replica": experiment.failed_replica,
         "resubmitted_from": experiment.resubmitted_from,
+        "logs_purged_at": experiment.logs_purged_at,
         "created_at": experiment.created_at,
         "updated_at": experiment.updated_at,
     }

@@ -1,4 +1,4 @@
-"""Experiments: submit (commit or archive), list, get, cancel, resubmit, read logs.
+"""Experiments: submit (commit or archive), list, get, cancel, resubmit (logs: services.logs).
 
 Submitting parses the manifest when it is at hand (an archive; a commit's manifest is read at
 Cloning), sizes the gang with the operator's plan against the engine's registered capacity,
@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from aichor.db import tables
 from aichor.errors import Conflict, InvalidInput, NotFound, TooLarge
 from aichor.lifecycle import TERMINAL_EXPERIMENT, ExperimentStatus, Step
-from aichor.logs.store import LogStore
 from aichor.manifest import Manifest, load_manifest
 from aichor.pipeline import clone, reconciler, transitions
 from aichor.pipeline.submit import plan_gang
@@ -315,31 +314,6 @@ def resubmit_experiment(
         manifest = load_manifest(old.manifest_text, source=old.manifest_path)
     engine = session.get(tables.Engine, old.engine_id)
     return _queue(session, actor, new, project, engine.id if engine else None, manifest)
-
-
-def read_logs(
-    session: Session,
-    actor: Actor,
-    experiment_id: str,
-    *,
-    settings: Settings,
-    source: str | None = None,
-    after: int = 0,
-    limit: int = 1000,
-) -> schemas.LogPage:
-    """Lines of a step (`Building`), a replica, or every replica interleaved (no source)."""
-    experiment = _visible(session, actor, experiment_id)
-    ended = ExperimentStatus(experiment.status) in TERMINAL_EXPERIMENT
-    limit = min(max(limit, 1), 10_000)
-    lines = LogStore(settings.home / "logs").read(experiment.id, source, max(after, 0), limit)
-    return schemas.LogPage(
-        lines=[
-            schemas.LogLineView(timestamp=line.timestamp, source=line.source, text=line.text)
-            for line in lines
-        ],
-        next=max(after, 0) + len(lines),
-        finished=ended and len(lines) < limit,
-    )
 
 
 def _visible(session: Session, actor: Actor, experiment_id: str) -> tables.Experiment:

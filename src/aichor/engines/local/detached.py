@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import threading
@@ -24,12 +25,13 @@ from pathlib import Path
 from aichor.engines.base import BuildRequest, ImageRef, RunOutcome, Workload
 from aichor.engines.local import build as local_build
 from aichor.engines.local.capacity import check_plan, detect_machine
-from aichor.engines.local.log_files import LogStore
+from aichor.engines.local.log_files import LogStore, read_records
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import TOKEN
 from aichor.engines.local.sampling import ProcessSampler
 from aichor.errors import NotFound
 from aichor.lifecycle import ExperimentStatus, ReplicaStatus
+from aichor.logs.records import LogRecords
 from aichor.replicas import LogLine, MetricSample, ReplicaPlan, ReplicaState
 
 _START_TIMEOUT = 60.0
@@ -134,6 +136,14 @@ class DetachedLocalEngine:
             return {}
         found = json.loads(path.read_text())
         return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def read_log(self, name: str, offset: int = 0) -> LogRecords:
+        """Every replica's records (interleaved, arrival order) from byte `offset` of the stream."""
+        return read_records(self._folder(name) / "logs", offset)
+
+    def delete_logs(self, name: str) -> None:
+        """Remove the workload's log files (retention); the run folder's other files stay."""
+        shutil.rmtree(self._folder(name) / "logs", ignore_errors=True)
 
     def cancel(self, name: str) -> None:
         """Ask the supervisor to stop the gang gracefully; idempotent."""

@@ -17,12 +17,13 @@ from aichor.engines.base import BuildRequest, ImageRef, RunOutcome, Workload
 from aichor.engines.local import build as local_build
 from aichor.engines.local import ray_nodes, sandbox
 from aichor.engines.local.capacity import Machine, Shares, check_plan, detect_machine
-from aichor.engines.local.log_files import LogStore
+from aichor.engines.local.log_files import LogStore, read_records
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import Reaper
 from aichor.engines.local.sampling import ProcessSampler
 from aichor.engines.local.supervisor import Supervisor
 from aichor.errors import NotFound
+from aichor.logs.records import LogRecords
 from aichor.replicas import LogLine, MetricSample, ReplicaKind, ReplicaPlan, ReplicaState
 
 
@@ -94,6 +95,10 @@ class LocalEngine:
         if not folder.is_dir():
             raise NotFound(f"no workload named {name} on this engine")
         return LogStore(folder).read(replica, after)
+
+    def read_log(self, name: str, offset: int = 0) -> LogRecords:
+        """Every replica's records (interleaved, arrival order) from byte `offset` of the stream."""
+        return read_records(self.state_dir / name / "logs", offset)
 
     def follow(self, name: str, after: int = 0, poll: float = 0.05) -> Iterator[LogLine]:
         """Every line from `after` on, as it arrives, until the workload has finished."""

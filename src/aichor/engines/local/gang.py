@@ -132,7 +132,7 @@ class Gang:
                 sandbox.wrap_command(self.parts.workload.image, argv, self.parts.workload.mounts),
                 env,
                 key=key,
-                on_line=lambda text: self._line(name, text),
+                on_lines=lambda texts: self._lines(name, texts),
                 on_exit=lambda code: self.post("exit", name, code),
                 cores=share.cores,
             )
@@ -180,9 +180,9 @@ class Gang:
     def _replica_note(self, name: str) -> Callable[[str], None]:
         return lambda text: self.note(f"{name}: {text}")
 
-    def _line(self, name: str, text: str) -> None:
-        self.parts.logs.write(name, text)
-        if ray_nodes.READY_MARKER in text and name not in self._ready:
+    def _lines(self, name: str, texts: list[str]) -> None:
+        self.parts.logs.write_many(name, texts)
+        if name not in self._ready and any(ray_nodes.READY_MARKER in text for text in texts):
             self.post("ready", name)
 
     # -- watching ---------------------------------------------------------------------------
@@ -288,7 +288,7 @@ class Gang:
             workload = self.parts.workload
             argv = sandbox.wrap_command(workload.image, list(command), workload.mounts)
             timeout = deadline - time.monotonic()
-            code = run_bounded(argv, env, timeout=timeout, on_line=lambda t: self._line(name, t))
+            code = run_bounded(argv, env, timeout=timeout, on_lines=lambda t: self._lines(name, t))
             if code is None:
                 self.note(f"{name}: shutdown command still running at the end of the grace period")
         node = record.spec.kind in _NODE_KINDS

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_storage"
-down_revision = "0007_metrics"
+down_revision = "0004_triggers"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_metrics"
-down_revision = "0004_triggers"
+down_revision = "0006_logs"
 branch_labels = None
 depends_on = None
 
