@@ -1,8 +1,10 @@
 """A real server runs a kuberay experiment (a head and one worker; the driver waits for a file
 the test creates) and serves its Ray dashboard under the experiment's URL: the dashboard's
 state API lists the head and the worker, its web page and every script and stylesheet the
-page loads come through the proxy, an anonymous caller gets 401 and another organisation's
-user 404, and once the experiment ended the route answers 404.
+page loads come through the proxy, and in headless Chromium (when `chromium` is installed) the
+app renders both nodes with every request it makes under the prefix (decision 125); an
+anonymous caller gets 401 and another organisation's user 404, and once the experiment ended
+the route answers 404.
 
 SQLite only: the proxy reads one experiment row per request through the same access check
 that the other API tests run on PostgreSQL too; a second Ray cluster would add a minute and
