@@ -29,6 +29,8 @@ _HOP_BY_HOP = frozenset(
     }
 )
 _NOT_FORWARDED = _HOP_BY_HOP | {"host", "authorization", "cookie", "x-csrf-token", "x-xsrf-token"}
+# The server adds its own Date and Server: the dashboard's would make them appear twice.
+_NOT_RETURNED = _HOP_BY_HOP | {"set-cookie", "date", "server"}
 
 
 class DashboardProxy:
@@ -82,8 +84,8 @@ def _answer_headers(answer: httpx.Response, mount: str | None) -> dict[str, str]
     headers: dict[str, str] = {}
     for name, value in answer.headers.multi_items():
         lowered = name.lower()
-        if lowered in _HOP_BY_HOP or lowered == "set-cookie":
-            continue  # a dashboard's cookies would land on the platform's origin
+        if lowered in _NOT_RETURNED:
+            continue  # (a dashboard's cookies would land on the platform's origin)
         if lowered == "location" and mount and value.startswith("/") and not value.startswith("//"):
             value = f"{mount.rstrip('/')}{value}"
         headers[lowered] = value
