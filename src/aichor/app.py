@@ -23,12 +23,14 @@ from aichor.db.session import make_engine, session
 from aichor.pipeline import reconciler
 from aichor.services.bootstrap import FirstAdmin, bootstrap
 from aichor.settings import Settings
+from aichor.web import install as install_web
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The REST API (OpenAPI at /api/openapi.json); `settings` default to the environment."""
+    """The REST API (OpenAPI at /api/openapi.json) and the dashboard; `settings` default to
+    the environment."""
     settings = settings or Settings.from_env()
     app = FastAPI(
         title="aichor",
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     error_handlers.install(app)
     for router in all_routers():
         app.include_router(router)
+    install_web(app)
     return app
 
 

@@ -20,6 +20,7 @@ from aichor.engines.local.capacity import Machine, Shares, check_plan, detect_ma
 from aichor.engines.local.log_files import LogStore
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import Reaper
+from aichor.engines.local.shell import PtyShell, open_replica_shell
 from aichor.engines.local.supervisor import Supervisor
 from aichor.errors import NotFound
 from aichor.replicas import LogLine, ReplicaKind, ReplicaPlan, ReplicaState
@@ -109,6 +110,11 @@ class LocalEngine:
     def cancel(self, name: str) -> None:
         """Shutdown command, SIGTERM, then SIGKILL after the grace period; idempotent."""
         self._supervisor(name).cancel()
+
+    def open_shell(self, name: str, replica: str) -> PtyShell:
+        """A shell in the running replica (its environment, files and working directory)."""
+        self._supervisor(name)
+        return open_replica_shell(self.state_dir / name, replica)
 
     def wait(self, name: str, timeout: float | None = None) -> RunOutcome:
         """The outcome; raises TimeoutError if the workload is still running after `timeout`."""

@@ -1,0 +1,187 @@
+"""What the dashboard's pages show, one call per page: the project and engine choice, the
+experiments list with its filters, an experiment with its manifest and source, the profile.
+
+Called by `aichor.web` only; each function composes the resource services (projects, engines,
+experiments, tokens) so that a page route stays parse → one call → template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aichor.db import tables
+from aichor.errors import NotFound
+from aichor.lifecycle import ReplicaStatus
+from aichor.schemas.accounts import InvitationView, MeView, TokenView, UserView
+from aichor.schemas.engines import EngineView
+from aichor.schemas.experiments import ExperimentPage, ExperimentView
+from aichor.schemas.projects import ProjectView, VariableView
+from aichor.services import accounts, engines, experiments, invitations, projects, tokens, variables
+from aichor.services.access import Actor, get_project
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The project dropdown (projects the actor may use) and the engine dropdown (its engines)."""
+
+    projects: list[ProjectView]
+    project: ProjectView | None
+    engines: list[EngineView]
+    engine: EngineView | None
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    user: str | None = None
+    branch: str | None = None
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class ExperimentsPage:
+    choice: Choice
+    page: ExperimentPage
+    submitters: list[str]
+    """E-mails of the people who submitted in the project (the user filter's options)."""
+
+
+@dataclass(frozen=True)
+class ExperimentDetail:
+    view: ExperimentView
+    manifest_text: str
+    repository_url: str
+    running_replicas: list[str]
+    """Replicas a terminal can open into now."""
+
+
+def choose(session: Session, actor: Actor, *, project: str | None, engine: str | None) -> Choice:
+    """The selected project (the first one when none is named) and engine (None: all)."""
+    visible = projects.list_projects(session, actor)
+    selected = next((p for p in visible if project in (p.name, p.id)), None)
+    if project and selected is None:
+        raise NotFound(f"project {project} not found")
+    selected = selected or (visible[0] if visible else None)
+    assigned = set(selected.engine_ids) if selected else set()
+    choices = [e for e in engines.list_engines(session, actor) if e.id in assigned]
+    chosen = next((e for e in choices if engine in (e.name, e.id)), None)
+    if engine and chosen is None:
+        raise NotFound(f"engine {engine} not found in this project")
+    return Choice(projects=visible, project=selected, engines=choices, engine=chosen)
+
+
+def experiments_page(
+    session: Session,
+    actor: Actor,
+    *,
+    project: str | None,
+    engine: str | None,
+    filters: Filters,
+    limit: int = 50,
+) -> ExperimentsPage:
+    """One page of the selected project's experiments, newest first, filtered."""
+    choice = choose(session, actor, project=project, engine=engine)
+    if choice.project is None:
+        return ExperimentsPage(choice, ExperimentPage(items=[], next_cursor=None), [])
+    page = experiments.list_experiments(
+        session,
+        actor,
+        project=choice.project.id,
+        status=filters.status or None,
+        user=filters.user or None,
+        branch=filters.branch or None,
+        engine=choice.engine.id if choice.engine else None,
+        cursor=filters.cursor or None,
+        limit=limit,
+    )
+    return ExperimentsPage(choice, page, _submitters(session, choice.project.id))
+
+
+def _submitters(session: Session, project_id: str) -> list[str]:
+    query = (
+        select(tables.User.email)
+        .where(
+            tables.User.id.in_(
+                select(tables.Experiment.user_id)
+                .where(tables.Experiment.project_id == project_id)
+                .distinct()
+            )
+        )
+        .order_by(tables.User.email)
+    )
+    return list(session.scalars(query))
+
+
+def experiment_detail(session: Session, actor: Actor, experiment_id: str) -> ExperimentDetail:
+    """The experiment (access checked by `get_experiment`) with its manifest and repository."""
+    view = experiments.get_experiment(session, actor, experiment_id)
+    row = session.execute(
+        select(tables.Experiment.manifest_text, tables.Project.repository_url)
+        .join(tables.Project, tables.Project.id == tables.Experiment.project_id)
+        .where(tables.Experiment.id == view.id)
+    ).one()
+    running = [r.name for r in view.replicas if r.status == ReplicaStatus.RUNNING]
+    return ExperimentDetail(view, row.manifest_text, row.repository_url, running)
+
+
+@dataclass(frozen=True)
+class Profile:
+    me: MeView
+    tokens: list[TokenView]
+
+
+def profile(session: Session, actor: Actor) -> Profile:
+    return Profile(me=accounts.me(session, actor), tokens=tokens.list_tokens(session, actor))
+
+
+@dataclass(frozen=True)
+class ProjectAdmin:
+    project: ProjectView
+    engines: list[EngineView]
+    members: list[str]
+    variables: list[VariableView]
+
+
+def project_admin(session: Session, actor: Actor, *, ref: str) -> ProjectAdmin:
+    """A project with its engines, members' e-mails and variables (sensitive ones masked)."""
+    row = get_project(session, actor, ref)
+    view = projects.project_view(session, row)
+    emails = session.scalars(
+        select(tables.User.email)
+        .where(tables.User.id.in_(view.member_ids))
+        .order_by(tables.User.email)
+    )
+    found = variables.list_variables(session, actor, project=row.id)
+    return ProjectAdmin(view, engines.list_engines(session, actor), list(emails), found)
+
+
+@dataclass(frozen=True)
+class MembersAdmin:
+    members: list[UserView]
+    invitations: list[InvitationView]
+    projects: list[ProjectView]
+
+
+def members_admin(session: Session, actor: Actor) -> MembersAdmin:
+    """Members with roles, invitations and projects (Organization Admins)."""
+    return MembersAdmin(
+        members=accounts.list_members(session, actor),
+        invitations=invitations.list_invitations(session, actor),
+        projects=projects.list_projects(session, actor),
+    )
+
+
+@dataclass(frozen=True)
+class ProjectsAdmin:
+    projects: list[ProjectView]
+    engines: list[EngineView]
+
+
+def projects_admin(session: Session, actor: Actor) -> ProjectsAdmin:
+    return ProjectsAdmin(
+        projects=projects.list_projects(session, actor),
+        engines=engines.list_engines(session, actor),
+    )
