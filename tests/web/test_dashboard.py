@@ -22,7 +22,9 @@ NewPage = Callable[[], Page]
 GREETING = "hello from the workload"
 
 
-def test_researcher_day(live: tuple[Server, httpx.Client], new_page: NewPage, tmp_path: Path) -> None:
+def test_researcher_day(
+    live: tuple[Server, httpx.Client], new_page: NewPage, tmp_path: Path
+) -> None:
     server, admin = live
     engine = admin.get("/api/engines").json()[0]
     # One CPU: the blocker holds it, so the next experiment waits in the queue.

@@ -11,11 +11,11 @@ from playwright.sync_api import Page, expect
 
 from aichor.db import tables
 from aichor.db.session import make_engine, session
-from aichor.services.accounts import hash_password
 from aichor.services.access import ORG_ADMIN
+from aichor.services.accounts import hash_password
 from aichor.settings import Settings
 from tests.pipeline.conftest import tar_of, write_repo
-from tests.pipeline.servers import Server
+from tests.pipeline.servers import Server, wait_for
 
 MANIFEST = "aichor/manifest.yaml"
 PASSWORD = "a long enough password"  # noqa: S105 - a test password
@@ -53,23 +53,33 @@ def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> 
 
 def other_organisation(server: Server, email: str) -> None:
     """An organisation `rival` with its own admin `email`, project and engine."""
-    settings = Settings(home=Path(server.env["AICHOR_HOME"]), database_url=server.env["AICHOR_DATABASE_URL"])
+    settings = Settings(
+        home=Path(server.env["AICHOR_HOME"]), database_url=server.env["AICHOR_DATABASE_URL"]
+    )
     engine = make_engine(settings)
     with session(engine) as db:
         organisation = tables.Organisation(name="rival")
         user = tables.User(email=email, password_hash=hash_password(PASSWORD))
         db.add_all([organisation, user])
         db.flush()
-        db.add(tables.Membership(organisation_id=organisation.id, user_id=user.id, roles=[ORG_ADMIN]))
-        local = tables.Engine(organisation_id=organisation.id, name="rival-local", kind="local", cpus=1, memory_gib=1)
+        db.add(
+            tables.Membership(organisation_id=organisation.id, user_id=user.id, roles=[ORG_ADMIN])
+        )
+        local = tables.Engine(
+            organisation_id=organisation.id, name="rival-local", kind="local", cpus=1, memory_gib=1
+        )
         db.add(local)
         db.flush()
-        db.add(tables.Project(organisation_id=organisation.id, name="rival-project", default_engine_id=local.id))
+        db.add(
+            tables.Project(
+                organisation_id=organisation.id, name="rival-project", default_engine_id=local.id
+            )
+        )
         db.commit()
     engine.dispose()
 
 
-def wait_api(client: httpx.Client, experiment_id: str, until: Any, timeout: float = 120) -> dict[str, Any]:
-    from tests.pipeline.servers import wait_for
-
+def wait_api(
+    client: httpx.Client, experiment_id: str, until: Any, timeout: float = 120
+) -> dict[str, Any]:
     return wait_for(client, experiment_id, until, timeout)

@@ -48,7 +48,9 @@ def login(
         body = LoginRequest(email=email, password=password)
         started = auth.login_for_session(db, request=body, settings=settings)
     except (AichorError, ValidationError) as error:
-        message = error.message if isinstance(error, AichorError) else "enter an e-mail and password"
+        message = (
+            error.message if isinstance(error, AichorError) else "enter an e-mail and password"
+        )
         return render(
             None, "login.html", 401, request=request, next=next, email=email, error=message
         )

@@ -158,14 +158,18 @@ def _day(text: str, field: str) -> datetime:
 
 
 @router.get("/usage")
-def usage_page(page: Page, start: str = "", end: str = "", group_by: GroupBy = "project") -> Response:
+def usage_page(
+    page: Page, start: str = "", end: str = "", group_by: GroupBy = "project"
+) -> Response:
     first, last = _period(start, end)
     report = usage.usage_report(page.db, page.actor, start=first, end=last, group_by=group_by)
     return render(page, "admin_usage.html", report=report, last_day=last - timedelta(days=1))
 
 
 @router.get("/usage.csv")
-def usage_csv(page: Page, start: str = "", end: str = "", group_by: GroupBy = "project") -> Response:
+def usage_csv(
+    page: Page, start: str = "", end: str = "", group_by: GroupBy = "project"
+) -> Response:
     first, last = _period(start, end)
     report = usage.usage_report(page.db, page.actor, start=first, end=last, group_by=group_by)
     return Response(

@@ -7,6 +7,7 @@ page and gets a page.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import cast
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -30,7 +31,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)  # type: ignore[arg-type]
     app.add_exception_handler(ValidationError, _invalid_form)  # type: ignore[arg-type]
     for kind in (AichorError, RequestValidationError, HTTPException):
-        api_handler = app.exception_handlers[kind]
+        api_handler = cast(Handler, app.exception_handlers[kind])
         app.add_exception_handler(kind, _page_or_api(api_handler))
 
 
@@ -73,4 +74,3 @@ def _page(request: Request, status: int, message: str) -> Response:
     return render(
         None, "error.html", status, request=request, title=title, message=message, code=status
     )
-

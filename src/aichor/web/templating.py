@@ -119,10 +119,18 @@ templates.env.globals.update(
 
 
 def render(
-    page: PageContext | None, name: str, status_code: int = 200, **context: Any
+    page: PageContext | None,
+    template: str,
+    status_code: int = 200,
+    *,
+    request: Request | None = None,
+    **context: Any,
 ) -> Response:
-    """The template with the page context (`page`: the user, the CSRF token) for the layout."""
-    request = context.pop("request", None) or (page.request if page else None)
+    """The template with the page context (`page`: the user, the CSRF token) for the layout;
+    pages without a signed-in user pass their `request` instead."""
+    found = request or (page.request if page else None)
+    if found is None:
+        raise ValueError("render needs a page or a request")
     return templates.TemplateResponse(
-        request, name, {"page": page, **context}, status_code=status_code
+        found, template, {"page": page, **context}, status_code=status_code
     )

@@ -54,9 +54,7 @@ def _open(websocket: WebSocket, cookie: str, experiment_id: str, replica: str) -
     settings = websocket.app.state.settings
     with session(websocket.app.state.db_engine) as db:
         actor = tokens.authenticate(db, token=cookie, kind=tokens.SESSION)
-        return terminal.open_shell(
-            db, actor, experiment_id, replica=replica, settings=settings
-        )
+        return terminal.open_shell(db, actor, experiment_id, replica=replica, settings=settings)
 
 
 async def _pump(websocket: WebSocket, shell: Shell) -> None:
