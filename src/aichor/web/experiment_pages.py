@@ -80,7 +80,7 @@ def experiment(experiment_id: str, page: Page, tab: str = "steps") -> Response:
 def experiment_live(experiment_id: str, page: Page, tab: str = "steps") -> Response:
     """The parts of the experiment page that change: header, steps, replicas."""
     detail = dashboard.experiment_detail(page.db, page.actor, experiment_id)
-    return render(page, "_experiment_live.html", detail=detail, tab=tab)
+    return render(page, "_experiment_live.html", detail=detail, tab=tab, tabs=TABS)
 
 
 @router.get("/experiments/{experiment_id}/logs/lines")

@@ -15,7 +15,10 @@ function usageChart(element) {
     width: Math.max(element.clientWidth, 320),
     height: 260,
     legend: { show: false },
-    scales: { x: { time: false, range: [-0.5, labels.length - 0.5] } },
+    scales: {
+      x: { time: false, range: [-0.5, labels.length - 0.5] },
+      y: { range: (_, min, max) => [0, Math.max(max, 1) * 1.1] },
+    },
     axes: [
       { values: (_, ticks) => ticks.map((t) => labels[t] ?? ""), splits: () => xs },
       { label: "cost", size: 60 },
