@@ -101,7 +101,9 @@ def _populate(admin: httpx.Client, scratch: Path, database: str) -> dict[str, st
 
 
 def _commit(client: httpx.Client, repo: Path, branch: str, command: str, message: str) -> str:
-    write_repo(repo, command="python train.py", cpus=0.5, files={"train.py": f"# {message}\n{command}"})
+    write_repo(
+        repo, command="python train.py", cpus=0.5, files={"train.py": f"# {message}\n{command}"}
+    )
     git = ["git", "-C", str(repo)]
     if branch != "main":
         subprocess.run([*git, "branch", "-f", branch], check=True)
