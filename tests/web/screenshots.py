@@ -25,9 +25,11 @@ from tests.web.world import PASSWORD, sign_in
 PEOPLE = ("ada.lovelace@acme.example", "alan.turing@acme.example", "grace.hopper@acme.example")
 TRAIN = """\
 import os, time
-print("\\033[1;34mloading\\033[0m dataset shard 0/4 from", os.environ.get("AICHOR_INPUT_PATH", "-"), flush=True)
+source = os.environ.get("AICHOR_INPUT_PATH", "-")
+print("\\033[1;34mloading\\033[0m dataset shard 0/4 from", source, flush=True)
 for epoch in range(1, 6):
-    print(f"epoch {{epoch}}/5  loss={{1.9 / epoch:.4f}}  acc={{0.52 + epoch * 0.08:.3f}}", flush=True)
+    loss, accuracy = 1.9 / epoch, 0.52 + epoch * 0.08
+    print(f"epoch {{epoch}}/5  loss={{loss:.4f}}  acc={{accuracy:.3f}}", flush=True)
     time.sleep({pause})
 print("\\033[32mdone\\033[0m: checkpoint written to", os.environ.get("AICHOR_OUTPUT_PATH", "-"))
 {tail}
