@@ -81,8 +81,10 @@ def experiments_page(
     engine: str | None,
     filters: Filters,
     limit: int = 50,
+    with_submitters: bool = True,
 ) -> ExperimentsPage:
-    """One page of the selected project's experiments, newest first, filtered."""
+    """One page of the selected project's experiments, newest first, filtered; the live
+    fragment, which has no filter form, skips the submitters."""
     choice = choose(session, actor, project=project, engine=engine)
     if choice.project is None:
         return ExperimentsPage(choice, ExperimentPage(items=[], next_cursor=None), [])
@@ -97,7 +99,8 @@ def experiments_page(
         cursor=filters.cursor or None,
         limit=limit,
     )
-    return ExperimentsPage(choice, page, _submitters(session, choice.project.id))
+    submitters = _submitters(session, choice.project.id) if with_submitters else []
+    return ExperimentsPage(choice, page, submitters)
 
 
 def _submitters(session: Session, project_id: str) -> list[str]:

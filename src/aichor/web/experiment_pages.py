@@ -32,10 +32,17 @@ def _list(
     user: str | None,
     branch: str | None,
     cursor: str | None,
+    *,
+    with_submitters: bool = True,
 ) -> dashboard.ExperimentsPage:
     filters = dashboard.Filters(status=status, user=user, branch=branch, cursor=cursor)
     return dashboard.experiments_page(
-        page.db, page.actor, project=project, engine=engine, filters=filters
+        page.db,
+        page.actor,
+        project=project,
+        engine=engine,
+        filters=filters,
+        with_submitters=with_submitters,
     )
 
 
@@ -65,7 +72,7 @@ def experiments_rows(
     cursor: str | None = None,
 ) -> Response:
     """The table body alone: what the list polls to stay live."""
-    found = _list(page, project, engine, status, user, branch, cursor)
+    found = _list(page, project, engine, status, user, branch, cursor, with_submitters=False)
     return render(page, "_experiment_rows.html", found=found, query=page.request.url.query)
 
 
