@@ -78,9 +78,23 @@ def test_researcher_day(
 
     row.get_by_role("link").first.click()
     page.get_by_role("link", name="Logs").click()
-    expect(page.get_by_role("log")).to_contain_text(GREETING)
+    log = page.get_by_role("log")
+    expect(log).to_contain_text(GREETING)
     page.get_by_label("Search").fill("from the work")
     expect(page.locator(".log-count")).to_contain_text("1 of")
+    page.get_by_label("Search").fill("")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download").click()
+    assert GREETING in download.value.path().read_text()
+    page.get_by_label("Source").select_option(label="Building step")
+    expect(log).to_contain_text("image local:")
+    expect(log).not_to_contain_text(GREETING)
+    page.get_by_label("Source").select_option(index=1)  # the one replica
+    expect(log).to_contain_text(GREETING)
+
+    page.get_by_role("button", name="Resubmit").click()
+    expect(page).not_to_have_url(re.compile(target))
+    expect(page.locator("#experiment-status")).to_have_text("Succeeded", timeout=120_000)
 
 
 def test_other_organisation_sees_nothing(
@@ -102,3 +116,14 @@ def test_other_organisation_sees_nothing(
         assert response is not None and response.status == 404, path
         expect(page.locator("body")).not_to_contain_text("a secret line")
     expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    said = page.evaluate(
+        """(path) => new Promise((resolve) => {
+            const socket = new WebSocket(`ws://${location.host}${path}`);
+            socket.binaryType = "arraybuffer";
+            let text = "";
+            socket.onmessage = (e) => { text += new TextDecoder().decode(e.data); };
+            socket.onclose = () => resolve(text);
+        })""",
+        f"/experiments/{secret}/terminal/anything",
+    )
+    assert "not found" in said

@@ -4,12 +4,14 @@ sign-in and a label on every control."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
 from playwright.sync_api import Page, expect
 
 from tests.pipeline.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server
+from tests.web.history import add_history
 from tests.web.world import invite, sign_in
 
 NewPage = Callable[[], Page]
@@ -123,3 +125,30 @@ def test_keyboard_only_and_labelled_controls(
     ):
         page.goto(f"{server.url}{path}")
         assert page.evaluate(UNLABELLED) == [], path
+
+
+def test_keyset_pages_and_filters(live: tuple[Server, httpx.Client], new_page: NewPage) -> None:
+    server, admin = live
+    add_history(server.env["AICHOR_DATABASE_URL"], count=75)
+    total = len(
+        admin.get("/api/projects/default/experiments", params={"limit": 200}).json()["items"]
+    )
+    page = new_page()
+    sign_in(page, server.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    rows = page.locator("tr[data-experiment]")
+    expect(rows).to_have_count(50)
+    first_page = set(rows.evaluate_all("rows => rows.map(r => r.dataset.experiment)"))
+    page.get_by_role("link", name="Older »").click()
+    expect(rows).to_have_count(total - 50)
+    second_page = set(rows.evaluate_all("rows => rows.map(r => r.dataset.experiment)"))
+    assert not first_page & second_page
+    page.get_by_role("link", name="« Newest").click()
+    expect(rows).to_have_count(50)
+    page.get_by_label("Status").select_option("Failed")  # submits by itself
+    expect(page).to_have_url(re.compile(r"status=Failed"))
+    assert rows.count() > 0
+    expect(rows.locator(".badge")).to_have_text(["Failed"] * rows.count())
+    page.get_by_label("Branch").fill("exp/vit-b16")
+    page.get_by_role("button", name="Apply").click()
+    for branch in rows.locator("td:nth-child(3)").all_inner_texts():
+        assert branch == "exp/vit-b16"

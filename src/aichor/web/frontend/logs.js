@@ -90,7 +90,7 @@ class LogViewer {
       const text = document.createElement("span");
       text.className = "text";
       text.innerHTML = this.ansi.ansi_to_html(line.text);
-      row.append(stamp, source, text);
+      row.append(stamp, " ", source, " ", text);
       row.hidden = Boolean(needle) && !line.text.toLowerCase().includes(needle);
       fragment.append(row);
     }
