@@ -57,9 +57,10 @@ def measure(kind: str, rows: int, repeats: int) -> dict[str, dict[str, float]]:
 
 def _timings(base: str, repeats: int) -> dict[str, dict[str, float]]:
     login = {"email": EMAIL, "password": PASSWORD}
-    with httpx.Client(base_url=base, timeout=60) as browser, httpx.Client(
-        base_url=base, timeout=60
-    ) as api:
+    with (
+        httpx.Client(base_url=base, timeout=60) as browser,
+        httpx.Client(base_url=base, timeout=60) as api,
+    ):
         browser.post("/api/auth/session", json=login).raise_for_status()
         token = api.post("/api/auth/login", json=login).json()["token"]
         api.headers["Authorization"] = f"Bearer {token}"
