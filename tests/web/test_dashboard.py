@@ -92,6 +92,10 @@ def test_researcher_day(
     page.get_by_label("Source").select_option(index=1)  # the one replica
     expect(log).to_contain_text(GREETING)
 
+    page.get_by_role("link", name="Manifest").click()
+    expect(page.locator(".files")).to_contain_text("aichor/manifest.yaml")
+    expect(page.locator("pre.code")).to_contain_text("operator: jobset")
+
     page.get_by_role("button", name="Resubmit").click()
     expect(page).not_to_have_url(re.compile(target))
     expect(page.locator("#experiment-status")).to_have_text("Succeeded", timeout=120_000)

@@ -99,6 +99,13 @@ def test_error_pages_roles_and_csrf(live: tuple[Server, httpx.Client], new_page:
         f"{server.url}/profile/tokens", data={"name": "x"}, cookies=cookies, follow_redirects=False
     )
     assert forged.status_code == 403
+    for target in ("//evil.example/x", "https://evil.example", "/\\evil.example"):
+        answer = httpx.post(
+            f"{server.url}/login",
+            data={"email": "dave@example.com", "password": "dave's password", "next": target},
+            follow_redirects=False,
+        )
+        assert answer.headers["location"] == "/experiments", target
     anonymous = httpx.get(f"{server.url}/experiments", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
 

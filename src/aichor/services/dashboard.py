@@ -7,7 +7,9 @@ experiments, tokens) so that a page route stays parse → one call → template.
 
 from __future__ import annotations
 
+import tarfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ from aichor.schemas.experiments import ExperimentPage, ExperimentView
 from aichor.schemas.projects import ProjectView, VariableView
 from aichor.services import accounts, engines, experiments, invitations, projects, tokens, variables
 from aichor.services.access import Actor, get_project
+from aichor.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class ExperimentDetail:
     repository_url: str
     running_replicas: list[str]
     """Replicas a terminal can open into now."""
+    source_files: list[tuple[str, int]]
+    """An archive's files with their sizes (read when asked for)."""
 
 
 def choose(session: Session, actor: Actor, *, project: str | None, engine: str | None) -> Choice:
@@ -118,16 +123,36 @@ def _submitters(session: Session, project_id: str) -> list[str]:
     return list(session.scalars(query))
 
 
-def experiment_detail(session: Session, actor: Actor, experiment_id: str) -> ExperimentDetail:
-    """The experiment (access checked by `get_experiment`) with its manifest and repository."""
+def experiment_detail(
+    session: Session,
+    actor: Actor,
+    experiment_id: str,
+    *,
+    settings: Settings | None = None,
+) -> ExperimentDetail:
+    """The experiment (access checked by `get_experiment`) with its manifest and repository;
+    with `settings`, also the files of its archive."""
     view = experiments.get_experiment(session, actor, experiment_id)
     row = session.execute(
-        select(tables.Experiment.manifest_text, tables.Project.repository_url)
+        select(
+            tables.Experiment.manifest_text,
+            tables.Experiment.archive_key,
+            tables.Project.repository_url,
+        )
         .join(tables.Project, tables.Project.id == tables.Experiment.project_id)
         .where(tables.Experiment.id == view.id)
     ).one()
     running = [r.name for r in view.replicas if r.status == ReplicaStatus.RUNNING]
-    return ExperimentDetail(view, row.manifest_text, row.repository_url, running)
+    files = _archive_files(settings.home / row.archive_key) if settings and row.archive_key else []
+    return ExperimentDetail(view, row.manifest_text, row.repository_url, running, files)
+
+
+def _archive_files(path: Path) -> list[tuple[str, int]]:
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            return sorted((m.name, m.size) for m in tar.getmembers() if m.isfile())
+    except (tarfile.TarError, OSError):
+        return []  # removed or unreadable: the page says there is nothing to list
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ The browser session is the API's (`api.deps` cookies, `services.auth.login_for_s
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -24,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site (never `//host` or a full URL) after signing in."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/experiments"
 
@@ -94,8 +95,8 @@ def accept(
         return render(
             None, "accept.html", 400, request=request, token=token, name=name, error=error.message
         )
-    email = accepted.user.email
-    return RedirectResponse(f"/login?joined=1&email={email}", status_code=303)
+    query = urlencode({"joined": 1, "email": accepted.user.email})
+    return RedirectResponse(f"/login?{query}", status_code=303)
 
 
 @router.get("/profile")

@@ -4,14 +4,16 @@ logs, replicas, terminal, manifest and source; cancel and resubmit)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from aichor.services import dashboard, experiments
-from aichor.web.deps import CheckedPage, Page, PageContext
+from aichor.web.deps import CheckedPage, Page, PageContext, in_page
 from aichor.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -24,70 +26,79 @@ def home() -> Response:
     return RedirectResponse("/experiments", status_code=303)
 
 
-def _list(
-    page: PageContext,
-    project: str | None,
-    engine: str | None,
-    status: str | None,
-    user: str | None,
-    branch: str | None,
-    cursor: str | None,
-    *,
-    with_submitters: bool = True,
-) -> dashboard.ExperimentsPage:
+@dataclass(frozen=True)
+class ListQuery:
+    project: str | None
+    engine: str | None
+    filters: dashboard.Filters
+
+
+async def list_query(
+    project: str | None = None,
+    engine: str | None = None,
+    status: str | None = None,
+    user: str | None = None,
+    branch: str | None = None,
+    cursor: str | None = None,
+) -> ListQuery:
+    """The list's query string (async: parsed on the event loop, no thread hop)."""
     filters = dashboard.Filters(status=status, user=user, branch=branch, cursor=cursor)
-    return dashboard.experiments_page(
+    return ListQuery(project, engine, filters)
+
+
+Listing = Annotated[ListQuery, Depends(list_query)]
+
+
+def _list_page(page: PageContext, *, query: ListQuery, template: str, full: bool) -> Response:
+    found = dashboard.experiments_page(
         page.db,
         page.actor,
-        project=project,
-        engine=engine,
-        filters=filters,
-        with_submitters=with_submitters,
+        project=query.project,
+        engine=query.engine,
+        filters=query.filters,
+        with_submitters=full,
+    )
+    return render(
+        page, template, found=found, query=page.request.url.query, cursor=query.filters.cursor
     )
 
 
 @router.get("/experiments")
-def experiments_list(
-    page: Page,
-    project: str | None = None,
-    engine: str | None = None,
-    status: str | None = None,
-    user: str | None = None,
-    branch: str | None = None,
-    cursor: str | None = None,
-) -> Response:
-    found = _list(page, project, engine, status, user, branch, cursor)
-    query = page.request.url.query
-    return render(page, "experiments.html", found=found, query=query, cursor=cursor)
+async def experiments_list(request: Request, query: Listing) -> Response:
+    """Project and engine dropdowns, filters, one page of experiments."""
+    call = partial(_list_page, query=query, template="experiments.html", full=True)
+    return await in_page(request, call)
 
 
 @router.get("/experiments/rows")
-def experiments_rows(
-    page: Page,
-    project: str | None = None,
-    engine: str | None = None,
-    status: str | None = None,
-    user: str | None = None,
-    branch: str | None = None,
-    cursor: str | None = None,
-) -> Response:
+async def experiments_rows(request: Request, query: Listing) -> Response:
     """The table body alone: what the list polls to stay live."""
-    found = _list(page, project, engine, status, user, branch, cursor, with_submitters=False)
-    return render(page, "_experiment_rows.html", found=found, query=page.request.url.query)
+    call = partial(_list_page, query=query, template="_experiment_rows.html", full=False)
+    return await in_page(request, call)
+
+
+def _experiment_page(page: PageContext, *, experiment_id: str, tab: str, template: str) -> Response:
+    settings = page.settings if tab == "manifest" else None  # the archive is read for it only
+    detail = dashboard.experiment_detail(page.db, page.actor, experiment_id, settings=settings)
+    return render(page, template, detail=detail, tab=tab, tabs=TABS)
 
 
 @router.get("/experiments/{experiment_id}")
-def experiment(experiment_id: str, page: Page, tab: str = "steps") -> Response:
-    detail = dashboard.experiment_detail(page.db, page.actor, experiment_id)
+async def experiment(request: Request, experiment_id: str, tab: str = "steps") -> Response:
     tab = tab if tab in TABS else "steps"
-    return render(page, "experiment.html", detail=detail, tab=tab, tabs=TABS)
+    call = partial(
+        _experiment_page, experiment_id=experiment_id, tab=tab, template="experiment.html"
+    )
+    return await in_page(request, call)
 
 
 @router.get("/experiments/{experiment_id}/live")
-def experiment_live(experiment_id: str, page: Page, tab: str = "steps") -> Response:
+async def experiment_live(request: Request, experiment_id: str, tab: str = "steps") -> Response:
     """The parts of the experiment page that change: header, steps, replicas."""
-    detail = dashboard.experiment_detail(page.db, page.actor, experiment_id)
-    return render(page, "_experiment_live.html", detail=detail, tab=tab, tabs=TABS)
+    call = partial(
+        _experiment_page, experiment_id=experiment_id, tab=tab, template="_experiment_live.html"
+    )
+    return await in_page(request, call)
 
 
 @router.get("/experiments/{experiment_id}/logs/lines")
