@@ -22,18 +22,27 @@ from aichor.schemas.engines import EngineView
 from aichor.schemas.experiments import ExperimentPage, ExperimentView
 from aichor.schemas.projects import ProjectView, VariableView
 from aichor.services import accounts, engines, experiments, invitations, projects, tokens, variables
-from aichor.services.access import Actor, get_project
+from aichor.services.access import Actor, get_project, visible_project_ids
 from aichor.settings import Settings
+
+
+@dataclass(frozen=True)
+class Option:
+    """An entry of a dropdown: a project (with its repository, for commit links) or engine."""
+
+    id: str
+    name: str
+    repository_url: str = ""
 
 
 @dataclass(frozen=True)
 class Choice:
     """The project dropdown (projects the actor may use) and the engine dropdown (its engines)."""
 
-    projects: list[ProjectView]
-    project: ProjectView | None
-    engines: list[EngineView]
-    engine: EngineView | None
+    projects: list[Option]
+    project: Option | None
+    engines: list[Option]
+    engine: Option | None
 
 
 @dataclass(frozen=True)
@@ -64,18 +73,38 @@ class ExperimentDetail:
 
 
 def choose(session: Session, actor: Actor, *, project: str | None, engine: str | None) -> Choice:
-    """The selected project (the first one when none is named) and engine (None: all)."""
-    visible = projects.list_projects(session, actor)
+    """The selected project (the first one when none is named) and engine (None: all).
+
+    Two queries (every list page and every poll of it starts here), scoped like
+    `projects.list_projects`: the projects the actor may use, then the chosen one's engines."""
+    rows = session.execute(
+        select(tables.Project.id, tables.Project.name, tables.Project.repository_url)
+        .where(tables.Project.id.in_(visible_project_ids(session, actor)))
+        .order_by(tables.Project.name)
+    )
+    visible = [Option(*row) for row in rows]
     selected = next((p for p in visible if project in (p.name, p.id)), None)
     if project and selected is None:
         raise NotFound(f"project {project} not found")
     selected = selected or (visible[0] if visible else None)
-    assigned = set(selected.engine_ids) if selected else set()
-    choices = [e for e in engines.list_engines(session, actor) if e.id in assigned]
+    choices = _engines_of(session, actor, selected.id) if selected else []
     chosen = next((e for e in choices if engine in (e.name, e.id)), None)
     if engine and chosen is None:
         raise NotFound(f"engine {engine} not found in this project")
     return Choice(projects=visible, project=selected, engines=choices, engine=chosen)
+
+
+def _engines_of(session: Session, actor: Actor, project_id: str) -> list[Option]:
+    rows = session.execute(
+        select(tables.Engine.id, tables.Engine.name)
+        .join(tables.ProjectEngine, tables.ProjectEngine.engine_id == tables.Engine.id)
+        .where(
+            tables.ProjectEngine.project_id == project_id,
+            tables.Engine.organisation_id == actor.organisation_id,
+        )
+        .order_by(tables.Engine.name)
+    )
+    return [Option(*row) for row in rows]
 
 
 def experiments_page(
