@@ -39,6 +39,10 @@ def test_api_token_is_shown_once_then_revoked(
     expect(page.get_by_role("cell", name="laptop")).to_have_count(0)
     gone = httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token}"})
     assert gone.status_code == 401
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{server.url}/login")
+    page.goto(f"{server.url}/profile")
+    expect(page).to_have_url(re.compile(r"/login\?next=/profile$"))
 
 
 def test_admin_pages(live: tuple[Server, httpx.Client], new_page: NewPage) -> None:
