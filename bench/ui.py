@@ -15,6 +15,7 @@ Usage: .venv/bin/python -m bench.ui [--rows N] [--repeats N] [--write-docs]
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
@@ -121,7 +122,9 @@ def render(results: dict[str, dict[str, dict[str, float]]], rows: int, repeats: 
         "",
         f"{rows:,} experiments; {repeats} requests per page, interleaved with the JSON API "
         "route that serves the same data (list: first page, status/branch/user filters, a "
-        "cursor 2,000 rows deep; 50 rows a page). Times seen by a client on 127.0.0.1.",
+        "cursor 2,000 rows deep; 50 rows a page). Times seen by a client on 127.0.0.1. "
+        f"Load average when the run ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        "(a shared machine: compare with the API rows of the same run).",
         "",
         "| database | page | p50 | p99 | API p50 | API p99 | ratio p50 | ratio p99 |",
         "|---|---|---|---|---|---|---|---|",
