@@ -77,6 +77,8 @@ def test_researcher_day(
     expect(blocker_row.locator(".badge")).to_have_text("Cancelled")
 
     row.get_by_role("link").first.click()
+    page.locator("summary", has_text="Building log").click()  # each step's log, on the page
+    expect(page.get_by_role("log", name="Building log lines (UTC)")).to_contain_text("image local:")
     page.get_by_role("link", name="Logs").click()
     log = page.get_by_role("log")
     expect(log).to_contain_text(GREETING)

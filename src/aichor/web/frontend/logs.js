@@ -7,22 +7,33 @@ const PAGE = 2000;
 const POLL_MS = 1000;
 
 export function startLogViewers(root) {
-  for (const element of root.querySelectorAll(".logview")) new LogViewer(element);
+  for (const element of root.querySelectorAll(".logview")) {
+    if (element.dataset.lazy === undefined) {
+      new LogViewer(element);
+      continue;
+    }
+    // A step's log inside <details>: loaded the first time it is opened.
+    const details = element.closest("details");
+    details.addEventListener("toggle", () => {
+      if (details.open && !element.viewer) element.viewer = new LogViewer(element);
+    });
+  }
 }
 
 class LogViewer {
   constructor(element) {
     this.element = element;
     this.output = element.querySelector(".logtext");
-    this.source = element.querySelector("select[name=source]");
-    this.search = element.querySelector("input[type=search]");
-    this.follow = element.querySelector(".log-follow");
-    this.count = element.querySelector(".log-count");
+    // A step's log has no controls: a fixed source, always following.
+    this.source = element.querySelector("select[name=source]") || { value: element.dataset.source };
+    this.search = element.querySelector("input[type=search]") || { value: "" };
+    this.follow = element.querySelector(".log-follow") || { checked: true };
+    this.count = element.querySelector(".log-count") || {};
     this.download = element.querySelector(".log-download");
     this.ansi = new AnsiUp();
     this.ansi.use_classes = true;
-    this.source.addEventListener("change", () => this.restart());
-    this.search.addEventListener("input", () => this.applySearch());
+    if (this.source.addEventListener) this.source.addEventListener("change", () => this.restart());
+    if (this.search.addEventListener) this.search.addEventListener("input", () => this.applySearch());
     this.output.addEventListener("scroll", () => {
       const atEnd = this.output.scrollTop + this.output.clientHeight >= this.output.scrollHeight - 4;
       this.follow.checked = atEnd;
@@ -36,12 +47,14 @@ class LogViewer {
     this.lines = 0;
     this.output.replaceChildren();
     const source = this.source.value;
-    const url = new URL(this.download.href, window.location.href);
-    if (source) url.searchParams.set("source", source); else url.searchParams.delete("source");
-    this.download.href = url.pathname + url.search;
-    const pageUrl = new URL(window.location.href);
-    if (source) pageUrl.searchParams.set("source", source); else pageUrl.searchParams.delete("source");
-    window.history.replaceState(null, "", pageUrl);
+    if (this.download) {
+      const url = new URL(this.download.href, window.location.href);
+      if (source) url.searchParams.set("source", source); else url.searchParams.delete("source");
+      this.download.href = url.pathname + url.search;
+      const pageUrl = new URL(window.location.href);
+      if (source) pageUrl.searchParams.set("source", source); else pageUrl.searchParams.delete("source");
+      window.history.replaceState(null, "", pageUrl);
+    }
     this.load(this.generation);
   }
 
