@@ -36,25 +36,12 @@ class Widget:
     label: str
 
 
-def step_widgets(steps: Sequence[StepView], current_step: str) -> list[Widget]:
-    by_name = {s.step: s for s in steps}
-    waiting = current_step == Step.WAITING
-    widgets = []
-    for index, step in enumerate(WIDGET_STEPS):
-        found = by_name.get(step)
-        status = found.status if found else StepStatus.INITIALIZE
-        state = {
-            StepStatus.SUCCEEDED: "done",
-            StepStatus.FAILED: "failed",
-            StepStatus.CANCELLED: "paused",
-            StepStatus.RUNNING: "progress",
-        }.get(StepStatus(status), "todo")
-        if waiting and index == 0 and state == "todo":
-            state = "paused"  # queued: the first step waits for capacity
-        widgets.append(Widget(step, state, f"{step}: {_STATE_WORDS[state]}"))
-    return widgets
-
-
+_STATES = {
+    StepStatus.SUCCEEDED.value: "done",
+    StepStatus.FAILED.value: "failed",
+    StepStatus.CANCELLED.value: "paused",
+    StepStatus.RUNNING.value: "progress",
+}
 _STATE_WORDS = {
     "done": "succeeded",
     "failed": "failed",
@@ -62,6 +49,18 @@ _STATE_WORDS = {
     "progress": "in progress",
     "todo": "not started",
 }
+
+
+def step_widgets(steps: Sequence[StepView], current_step: str) -> list[Widget]:
+    by_name = {s.step: s.status for s in steps}
+    waiting = current_step == Step.WAITING
+    widgets = []
+    for index, step in enumerate(WIDGET_STEPS):
+        state = _STATES.get(by_name.get(step, ""), "todo")
+        if waiting and index == 0 and state == "todo":
+            state = "paused"  # queued: the first step waits for capacity
+        widgets.append(Widget(step, state, f"{step}: {_STATE_WORDS[state]}"))
+    return widgets
 
 
 def status_label(status: str) -> str:
