@@ -14,9 +14,11 @@ export function startLogViewers(root) {
     }
     // A step's log inside <details>: loaded the first time it is opened.
     const details = element.closest("details");
-    details.addEventListener("toggle", () => {
+    const start = () => {
       if (details.open && !element.viewer) element.viewer = new LogViewer(element);
-    });
+    };
+    details.addEventListener("toggle", start);
+    start(); // a failed step's log is open from the start
   }
 }
 
