@@ -280,6 +280,20 @@ def test_a_failing_experiment_exits_non_zero_with_one_line(
     cancel = server.cli("experiments", "cancel", exp_id)
     assert cancel.returncode == 1 and cancel.stderr.count("\n") == 1
 
+    replicas = server.cli("experiments", "replicas", exp_id)
+    assert replicas.returncode == 0, replicas.stderr
+    assert replicas.stdout.startswith("failed first ")  # then the replica and the reason
+    listed = json.loads(server.cli("experiments", "replicas", exp_id, "--json").stdout)
+    first = [r for r in listed["replicas"] if r["failed_first"]]
+    assert [r["name"] for r in first] == [listed["failed_replica"]]
+    assert first[0]["exit_code"] == 3 and first[0]["reason"] == "exited with code 3"
+    assert listed["failed_replica"] in replicas.stdout
+    metrics = json.loads(server.cli("experiments", "metrics", exp_id, "--json").stdout)
+    assert metrics["experiment_id"] == exp_id and metrics["interval_seconds"] == 5.0
+    assert server.cli("experiments", "metrics", exp_id).returncode == 0
+    unknown = server.cli("experiments", "metrics", exp_id, "--replica", "nope-9")
+    assert unknown.returncode == 1 and "no replica 'nope-9'" in unknown.stderr
+
     again = submitted(server.cli("experiments", "resubmit", exp_id))
     assert again != exp_id
     status = json.loads(server.cli("experiments", "status", again, "--json").stdout)

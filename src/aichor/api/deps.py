@@ -28,6 +28,9 @@ from aichor.settings import Settings
 SESSION_COOKIE = "aichor_session"
 CSRF_COOKIE = "aichor_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+ANGULAR_CSRF_HEADER = "X-XSRF-TOKEN"
+"""Where Angular apps (TensorBoard behind the proxy) echo the `XSRF-TOKEN` cookie."""
+ANGULAR_CSRF_COOKIE = "XSRF-TOKEN"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
 
@@ -57,7 +60,8 @@ def current_actor(request: Request, db: DbSession, settings: AppSettings) -> Act
         raise Unauthorized("not logged in: send a bearer token or log in")
     actor = tokens.authenticate(db, token=cookie, kind=tokens.SESSION)
     if request.method not in SAFE_METHODS:
-        tokens.check_csrf(settings.secret(), cookie, request.headers.get(CSRF_HEADER))
+        presented = request.headers.get(CSRF_HEADER) or request.headers.get(ANGULAR_CSRF_HEADER)
+        tokens.check_csrf(settings.secret(), cookie, presented)
     return actor
 
 

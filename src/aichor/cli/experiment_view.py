@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from aichor.client import Client
-    from aichor.client.views import ExperimentSummary, ExperimentView, LogPage
+    from aichor.client.views import ExperimentSummary, ExperimentView, LogPage, ReplicaView
 
 POLL_SECONDS = 0.5
 _STATUS_STYLE = {
@@ -90,12 +90,14 @@ def steps_table(exp: ExperimentView) -> Table:
     return table
 
 
-def replicas_table(exp: ExperimentView) -> Table:
+def replicas_table(replicas: list[ReplicaView]) -> Table:
+    """State, exit code, restarts and reason of each replica; the one that failed first is
+    marked `(failed first)`."""
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
     _columns(table, ("REPLICA", "TYPE", "STATUS", "EXIT", "RESTARTS", "REASON"), "REASON")
-    for rep in exp.replicas:
+    for rep in replicas:
         exit_code = "-" if rep.exit_code is None else str(rep.exit_code)
         table.add_row(
             rep.name,
@@ -103,7 +105,7 @@ def replicas_table(exp: ExperimentView) -> Table:
             _styled(rep.status),
             exit_code,
             str(rep.restarts),
-            rep.reason or "",
+            f"{rep.reason} [red](failed first)[/red]" if rep.failed_first else rep.reason or "",
         )
     return table
 
@@ -127,9 +129,17 @@ def describe(exp: ExperimentView) -> None:
         out.print(f"message {exp.message}")
     if exp.failure_reason:
         out.print(f"[red]failure[/red] {exp.failure_reason}")
+    if exp.failed_replica:
+        out.print(f"[red]failed first[/red] {exp.failed_replica}")
+    for label, path in (
+        ("tensorboard", exp.tensorboard_url),
+        ("ray dashboard", exp.ray_dashboard_url),
+    ):
+        if path:
+            out.print(f"{label} {path}")
     out.print(steps_table(exp))
     if exp.replicas:
-        out.print(replicas_table(exp))
+        out.print(replicas_table(exp.replicas))
 
 
 def watch(

@@ -9,14 +9,18 @@ May import: httpx, pydantic, aichor.errors, aichor.schemas.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from aichor.client.views import (
+    AccessKeyCreated,
     EngineView,
     ExperimentPage,
     ExperimentView,
@@ -24,12 +28,17 @@ from aichor.client.views import (
     InvitationView,
     LoginView,
     LogPage,
+    MetricsView,
     MeView,
+    ObjectView,
     ProjectView,
+    ReplicaListView,
+    StorageView,
     TokenCreated,
     TokenView,
     UserView,
     VariableView,
+    WebhookView,
 )
 from aichor.errors import HTTP_STATUS, AichorError, InvalidInput, Unauthorized
 
@@ -137,6 +146,14 @@ class Client:
     def delete_variable(self, project: str, variable_id: str) -> None:
         self._call("DELETE", f"/api/projects/{project}/variables/{variable_id}")
 
+    def webhook(self, project: str, *, rotate: bool = False) -> WebhookView:
+        """The project's webhook URLs and secret; `rotate` makes a new secret first."""
+        if rotate:
+            response = self._call("POST", f"/api/projects/{project}/webhook/rotate")
+        else:
+            response = self._call("GET", f"/api/projects/{project}/webhook")
+        return self._parse(WebhookView, response)
+
     # -- engines ----------------------------------------------------------------------------
     def list_engines(self) -> list[EngineView]:
         return self._parse_list(EngineView, self._call("GET", "/api/engines"))
@@ -235,6 +252,55 @@ class Client:
         response = self._call("GET", f"/api/experiments/{experiment_id}/logs", params=params)
         return self._parse(LogPage, response)
 
+    def list_replicas(self, experiment_id: str) -> ReplicaListView:
+        response = self._call("GET", f"/api/experiments/{experiment_id}/replicas")
+        return self._parse(ReplicaListView, response)
+
+    def read_metrics(
+        self, experiment_id: str, *, replica: str | None = None, points: int | None = None
+    ) -> MetricsView:
+        params = {"replica": replica, "points": points}
+        response = self._call("GET", f"/api/experiments/{experiment_id}/metrics", params=params)
+        return self._parse(MetricsView, response)
+
+    # -- storage ---------------------------------------------------------------------------------
+    def get_storage(self, project: str) -> StorageView:
+        return self._parse(StorageView, self._call("GET", f"/api/projects/{project}/storage"))
+
+    def issue_storage_key(self, project: str) -> AccessKeyCreated:
+        response = self._call("POST", f"/api/projects/{project}/storage/keys")
+        return self._parse(AccessKeyCreated, response)
+
+    def list_objects(self, project: str, bucket: str, prefix: str = "") -> list[ObjectView]:
+        path = f"/api/projects/{project}/storage/objects/{quote(bucket, safe='')}"
+        return self._parse_list(ObjectView, self._call("GET", path, params={"prefix": prefix}))
+
+    def upload_object(self, project: str, bucket: str, key: str, source: Path) -> ObjectView:
+        """Send a local file as the object's content; httpx streams it from disk."""
+        with source.open("rb") as handle:
+            response = self._call(
+                "PUT", _object_path(project, bucket, key), content=_file_chunks(handle)
+            )
+        return self._parse(ObjectView, response)
+
+    def download_object(self, project: str, bucket: str, key: str, target: Path) -> int:
+        """Stream the object into `target` (replaced whole once complete); bytes written."""
+        partial = target.with_name(f".{target.name}.part")
+        with self._reachable(), self._http.stream("GET", _object_path(project, bucket, key)) as r:
+            if r.is_error:
+                r.read()
+                raise error_from_response(r)
+            size = 0
+            with partial.open("wb") as handle:
+                for chunk in r.iter_bytes():
+                    handle.write(chunk)
+                    size += len(chunk)
+        os.replace(partial, target)
+        return size
+
+    def delete_object(self, project: str, bucket: str, key: str) -> None:
+        self._call("DELETE", _object_path(project, bucket, key))
+
     # -- transport ------------------------------------------------------------------------------
     def _call(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any
@@ -269,6 +335,18 @@ class Client:
         if isinstance(payload, dict) and isinstance(payload.get("items"), list):
             payload = payload["items"]  # a paginated list answers {items, next_cursor}
         return TypeAdapter(list[shape]).validate_python(payload)  # type: ignore[valid-type]
+
+
+def _object_path(project: str, bucket: str, key: str) -> str:
+    """Each segment percent-encoded, dots too: httpx would resolve `..` before sending, and the
+    server must see the key as typed to refuse it by name."""
+    segments = "/".join(quote(part, safe="").replace(".", "%2E") for part in key.split("/"))
+    return f"/api/projects/{project}/storage/objects/{quote(bucket, safe='')}/{segments}"
+
+
+def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    while chunk := handle.read(1 << 20):
+        yield chunk
 
 
 def _json(response: httpx.Response) -> Any:

@@ -27,8 +27,14 @@ from aichor.schemas.experiments import (
     StepView,
 )
 from aichor.schemas.projects import ProjectView, VariableView
+from aichor.schemas.storage import AccessKeyCreated, BucketView, ObjectView, StorageView
+from aichor.schemas.telemetry import MetricsView, ReplicaListView
+from aichor.schemas.webhooks import CommitOutcome, PushResult, WebhookView
 
 __all__ = [
+    "AccessKeyCreated",
+    "BucketView",
+    "CommitOutcome",
     "EngineView",
     "ExperimentPage",
     "ExperimentSummary",
@@ -39,12 +45,18 @@ __all__ = [
     "LogPage",
     "LoginView",
     "MeView",
+    "MetricsView",
+    "ObjectView",
     "OrganisationRef",
     "ProjectView",
+    "PushResult",
+    "ReplicaListView",
     "ReplicaView",
     "StepView",
+    "StorageView",
     "TokenCreated",
     "TokenView",
     "UserView",
     "VariableView",
+    "WebhookView",
 ]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from aichor.lifecycle import ExperimentStatus
-from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
+from aichor.replicas import LogLine, MetricSample, ReplicaPlan, ReplicaState
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class BuildRequest:
     dockerfile: Path
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Environment of the build's own commands (the project's build-time variables): a private
+    index's credentials, say. They are also in `build_args`."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,22 @@ class RunPolicy:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A host folder every replica sees at `target` (a shared or attached volume)."""
+
+    source: Path
+    target: str
+    """Absolute path inside the replica's file view."""
+
+
+@dataclass(frozen=True)
 class Workload:
     """One experiment's gang, as submitted to an engine."""
 
     plan: ReplicaPlan
     image: ImageRef
     policy: RunPolicy = field(default_factory=RunPolicy)
+    mounts: tuple[Mount, ...] = ()
 
     @property
     def name(self) -> str:
@@ -102,6 +115,10 @@ class Engine(Protocol):
     def observe(self, name: str) -> list[ReplicaState]: ...
 
     def logs(self, name: str, replica: str | None = None, after: int = 0) -> list[LogLine]: ...
+
+    def sample(self, name: str) -> list[MetricSample]:
+        """CPU, memory (and GPU where visible) of each running replica, measured now; cheap."""
+        ...
 
     def cancel(self, name: str) -> None: ...
 

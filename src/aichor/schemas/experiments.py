@@ -30,7 +30,11 @@ class ReplicaView(BaseModel):
     status: str
     exit_code: int | None
     restarts: int
+    """Times the engine restarted this replica (the local engine restarts the whole gang)."""
     reason: str
+    """Why it failed or was stopped, e.g. `exited with code 3`; empty while all is well."""
+    failed_first: bool = False
+    """True for the replica whose failure ended the experiment (`failed_replica`)."""
 
 
 class Requested(BaseModel):
@@ -66,6 +70,14 @@ class ExperimentSummary(BaseModel):
 
 class ExperimentView(ExperimentSummary):
     replicas: list[ReplicaView]
+    tensorboard_url: str | None = None
+    """Path of the proxied TensorBoard when the manifest enables it (started on first visit)."""
+    ray_dashboard_url: str | None = None
+    """Path of the proxied Ray dashboard of a running kuberay experiment."""
+    author: str = Field("", description="The commit's git author (the submitter otherwise).")
+    triggered_by: str = Field(
+        "", description="The webhook provider whose push started it; empty when submitted."
+    )
 
 
 class ExperimentPage(BaseModel):

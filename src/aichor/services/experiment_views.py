@@ -21,6 +21,8 @@ from aichor.db import tables
 from aichor.errors import InvalidInput
 from aichor.operators.base import short_name
 from aichor.schemas import experiments as schemas
+from aichor.services import dashboards
+from aichor.services.telemetry import replica_views
 
 
 def view_query() -> Select[tables.Experiment, str, str, str]:
@@ -133,17 +135,8 @@ def full_view(
     experiment, project, engine, email = row
     return schemas.ExperimentView(
         **_fields(experiment, project, engine, email),
-        replicas=[
-            schemas.ReplicaView(
-                name=r.name,
-                replica_type=r.replica_type,
-                status=r.status,
-                exit_code=r.exit_code,
-                restarts=r.restarts,
-                reason=r.reason,
-            )
-            for r in sorted(replicas, key=lambda r: r.name)
-        ],
+        replicas=replica_views(list(replicas), experiment.failed_replica),
+        **dashboards.links(experiment),
     )
 
 
@@ -157,6 +150,8 @@ def _fields(
         "project": project,
         "engine": engine,
         "user_email": email,
+        "author": experiment.author or email,
+        "triggered_by": experiment.triggered_by or "",
         "source_kind": experiment.source_kind,
         "commit_sha": experiment.commit_sha,
         "branch": experiment.branch,

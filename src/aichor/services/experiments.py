@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from sqlalchemy import bindparam, select, update
@@ -37,6 +38,15 @@ from aichor.services.experiment_views import (
 from aichor.settings import Settings
 
 MAX_ARCHIVE_UPLOAD = 512 * 1024**2
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What a push adds to a commit submission: its git author, provider and trigger key."""
+
+    author: str
+    provider: str
+    trigger_key: str
 
 
 def submit_local(
@@ -78,8 +88,12 @@ def submit_commit(
     manifest_path: str = "manifest.yaml",
     message: str | None = None,
     engine: str | None = None,
+    pushed: Pushed | None = None,
 ) -> schemas.ExperimentView:
-    """An experiment from a commit of the project's repository (its manifest read at Cloning)."""
+    """An experiment from a commit of the project's repository (its manifest read at Cloning).
+
+    `pushed` (from `services.triggers`) records the git author and the provider; a second
+    experiment for the same trigger key raises IntegrityError at the commit."""
     row = get_project(session, actor, project)
     if not row.repository_url:
         raise InvalidInput(f"project {row.name} has no repository URL", field="project")
@@ -91,6 +105,10 @@ def submit_commit(
         manifest_path=manifest_path,
         message=message or "",
     )
+    if pushed is not None:
+        experiment.author = pushed.author
+        experiment.trigger_key = pushed.trigger_key
+        experiment.triggered_by = pushed.provider
     return _queue(session, actor, experiment, row, engine, None)
 
 
@@ -112,7 +130,7 @@ def _queue(
     experiment.project_id = project.id
     experiment.engine_id = engine.id
     experiment.user_id = actor.user_id
-    experiment.author = actor.user.email
+    experiment.author = experiment.author or actor.user.email
     if manifest is not None:
         experiment.operator = manifest.spec.operator
         _size_gang(experiment, manifest, engine)
@@ -121,7 +139,7 @@ def _queue(
     audit.record(session, actor, "experiment.submit", target=experiment.id)
     session.commit()
     reconciler.wake()
-    return view_of(experiment, project.name, engine.name, experiment.author)
+    return view_of(experiment, project.name, engine.name, actor.user.email)
 
 
 _DEFAULT_ENGINE = select(tables.Engine).where(

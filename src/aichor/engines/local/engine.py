@@ -20,10 +20,11 @@ from aichor.engines.local.capacity import Machine, Shares, check_plan, detect_ma
 from aichor.engines.local.log_files import LogStore
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import Reaper
+from aichor.engines.local.sampling import ProcessSampler
 from aichor.engines.local.shell import PtyShell, open_replica_shell
 from aichor.engines.local.supervisor import Supervisor
 from aichor.errors import NotFound
-from aichor.replicas import LogLine, ReplicaKind, ReplicaPlan, ReplicaState
+from aichor.replicas import LogLine, MetricSample, ReplicaKind, ReplicaPlan, ReplicaState
 
 
 class LocalEngine:
@@ -40,6 +41,7 @@ class LocalEngine:
         self._reaper: Reaper | None = None
         self._supervisors: dict[str, Supervisor] = {}
         self._addressings: weakref.WeakSet[LoopbackAddressing] = weakref.WeakSet()
+        self._sampler = ProcessSampler()
 
     def new_addressing(self) -> LoopbackAddressing:
         """127.0.0.1 and ports reserved for one experiment (released when it ends)."""
@@ -106,6 +108,14 @@ class LocalEngine:
                 return
             if not lines:
                 supervisor.logs.wait_beyond(after, timeout=poll)
+
+    def sample(self, name: str) -> list[MetricSample]:
+        """CPU, memory (and GPU with NVML) of each running replica's process tree."""
+        supervisor = self._supervisor(name)
+        if supervisor.done:
+            self._sampler.forget(name)
+            return []
+        return self._sampler.sample(name, supervisor.leaders())
 
     def cancel(self, name: str) -> None:
         """Shutdown command, SIGTERM, then SIGKILL after the grace period; idempotent."""

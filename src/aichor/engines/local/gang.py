@@ -23,7 +23,7 @@ from aichor.engines.local.log_files import LogStore
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.processes import ReplicaProcess, kill_tree, run_bounded, terminate
 from aichor.engines.local.reaper import TOKEN, Reaper
-from aichor.engines.local.success import GangEnd, decide
+from aichor.engines.local.success import GangEnd, decide, exit_reason
 from aichor.lifecycle import ExperimentStatus, ReplicaStatus
 from aichor.replicas import ReplicaKind, ReplicaSpec, ReplicaState
 
@@ -129,7 +129,7 @@ class Gang:
         key = f"{self.parts.token}/{self.plan.workload_name}/{name}/{record.restarts}"
         try:
             record.process = ReplicaProcess(
-                sandbox.wrap_command(self.parts.workload.image, argv),
+                sandbox.wrap_command(self.parts.workload.image, argv, self.parts.workload.mounts),
                 env,
                 key=key,
                 on_line=lambda text: self._line(name, text),
@@ -145,6 +145,8 @@ class Gang:
         self.parts.reaper.watch_session(record.process.pid)
         with (self.parts.folder / "pids").open("a") as pids:
             pids.write(f"{record.process.pid} {name} attempt={record.restarts}\n")
+        if spec.kind == ReplicaKind.RAY_HEAD and spec.ray is not None:
+            ray_nodes.write_endpoints(self.parts.folder, spec.ray)
 
     def _share_for(self, spec: ReplicaSpec) -> Share:
         if spec.kind == ReplicaKind.RAY_DRIVER:
@@ -229,7 +231,7 @@ class Gang:
         record.status = ReplicaStatus.SUCCEEDED if code == 0 else ReplicaStatus.FAILED
         if code != 0 or record.spec.kind in _NODE_KINDS:
             record.status = ReplicaStatus.FAILED
-            record.reason = f"exited with code {code}"
+            record.reason = exit_reason(code)
             return decide(self.plan, self.parts.records, failed=name)
         if record.spec.kind == ReplicaKind.TASK:
             self._running[record.spec.job] -= 1
@@ -283,7 +285,8 @@ class Gang:
         if graceful and command:
             self.note(f"{name}: running the shutdown command")
             env = self._environment(record.spec, record.share or Share(None, ()))
-            argv = sandbox.wrap_command(self.parts.workload.image, list(command))
+            workload = self.parts.workload
+            argv = sandbox.wrap_command(workload.image, list(command), workload.mounts)
             timeout = deadline - time.monotonic()
             code = run_bounded(argv, env, timeout=timeout, on_line=lambda t: self._line(name, t))
             if code is None:
