@@ -15,10 +15,12 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
+from aichor.operators.base import short_name
 from tests.pipeline.servers import Server
 from tests.web.world import PASSWORD, invite, other_organisation, sign_in, submit, wait_api
 
 NewPage = Callable[[], Page]
+
 GREETING = "hello from the workload"
 
 
@@ -64,6 +66,13 @@ def test_researcher_day(
     expect(screen).to_contain_text(re.compile(r"[#$]"), timeout=30_000)  # the shell's prompt
     terminal.keyboard.type("echo $AICHOR_EXPERIMENT_ID\n")
     expect(screen).to_contain_text(blocker, timeout=30_000)
+
+    # Its resource charts (sampled every 5 s while it runs) draw one line per replica.
+    terminal.goto(f"{server.url}/experiments/{blocker}?tab=metrics")
+    cpu = terminal.get_by_role("img", name="CPU cores in use per replica")
+    expect(cpu.locator(".u-legend")).to_contain_text(
+        f"{short_name(blocker)}-worker-0-0", timeout=60_000
+    )
 
     # Cancelling the blocker from its page frees the engine for the target.
     terminal.goto(f"{server.url}/experiments/{blocker}")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from aichor.services import dashboard, experiments
+from aichor.services import dashboard, experiments, telemetry
 from aichor.web.deps import CheckedPage, Page, PageContext, in_page
 from aichor.web.templating import render
 
@@ -118,6 +118,17 @@ def log_lines(
         source=source or None,
         after=after,
         limit=limit,
+    )
+    return Response(found.model_dump_json(), media_type="application/json")
+
+
+@router.get("/experiments/{experiment_id}/metrics.json")
+def metrics(
+    experiment_id: str, page: Page, points: Annotated[int, Query(ge=10, le=2000)] = 300
+) -> Response:
+    """Each replica's CPU, memory and GPU series, downsampled for the Metrics tab's charts."""
+    found = telemetry.read_metrics(
+        page.db, page.actor, experiment_id, settings=page.settings, points=points
     )
     return Response(found.model_dump_json(), media_type="application/json")
 
