@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -163,3 +164,30 @@ def test_keyset_pages_and_filters(live: tuple[Server, httpx.Client], new_page: N
     page.get_by_role("button", name="Apply").click()
     for branch in rows.locator("td:nth-child(3)").all_inner_texts():
         assert branch == "exp/vit-b16"
+
+
+def test_datasets_upload_download_copy_delete_and_keys(
+    live: tuple[Server, httpx.Client], new_page: NewPage, tmp_path: Path
+) -> None:
+    server, _admin = live
+    page = new_page()
+    sign_in(page, server.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.get_by_role("link", name="Datasets").click()
+    expect(page.get_by_text("Nothing here yet")).to_be_visible()
+    data = tmp_path / "labels.csv"
+    data.write_bytes(b"image,label\ncat.png,cat\n" * 1000)
+    page.get_by_label("Folder", exact=True).fill("train")
+    page.get_by_label("File", exact=True).set_input_files(str(data))
+    page.get_by_role("button", name="Upload").click()
+    row = page.locator('tr[data-key="train/labels.csv"]')
+    expect(row).to_contain_text("23.4 KiB")
+    path = row.get_by_label("Path of train/labels.csv", exact=True).input_value()
+    assert path.startswith("s3://") and path.endswith("/train/labels.csv")
+    with page.expect_download() as download:
+        row.get_by_role("link", name="Download train/labels.csv").click()
+    assert download.value.path().read_bytes() == data.read_bytes()
+    with page.expect_download() as keys:
+        page.get_by_role("button", name="Download new access keys").click()
+    assert "AWS_SECRET_ACCESS_KEY=" in keys.value.path().read_text()
+    row.get_by_role("button", name="Delete train/labels.csv").click()
+    expect(page.locator('tr[data-key="train/labels.csv"]')).to_have_count(0)

@@ -21,7 +21,17 @@ from aichor.schemas.accounts import InvitationView, MeView, TokenView, UserView
 from aichor.schemas.engines import EngineView
 from aichor.schemas.experiments import ExperimentPage, ExperimentView
 from aichor.schemas.projects import ProjectView, VariableView
-from aichor.services import accounts, engines, experiments, invitations, projects, tokens, variables
+from aichor.schemas.storage import ObjectView, StorageView
+from aichor.services import (
+    accounts,
+    engines,
+    experiments,
+    invitations,
+    projects,
+    storage,
+    tokens,
+    variables,
+)
 from aichor.services.access import Actor, get_project, visible_project_ids
 from aichor.settings import Settings
 
@@ -242,3 +252,32 @@ def projects_admin(session: Session, actor: Actor) -> ProjectsAdmin:
         projects=projects.list_projects(session, actor),
         engines=engines.list_engines(session, actor),
     )
+
+
+@dataclass(frozen=True)
+class DatasetsPage:
+    choice: Choice
+    storage: StorageView | None
+    bucket: str
+    objects: list[ObjectView]
+
+
+def datasets_page(
+    session: Session,
+    actor: Actor,
+    *,
+    settings: Settings,
+    project: str | None,
+    bucket: str,
+    prefix: str,
+) -> DatasetsPage:
+    """The selected project's buckets and the objects of one of them under `prefix`."""
+    choice = choose(session, actor, project=project, engine=None)
+    if choice.project is None:
+        return DatasetsPage(choice, None, bucket, [])
+    ref = choice.project.id
+    view = storage.read_storage(session, actor, settings=settings, project=ref)
+    found = storage.list_objects(
+        session, actor, settings=settings, project=ref, bucket=bucket, prefix=prefix
+    )
+    return DatasetsPage(choice, view, bucket, found)

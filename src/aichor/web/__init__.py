@@ -12,7 +12,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from aichor.web import account_pages, admin_pages, errors, experiment_pages, terminal
+from aichor.web import (
+    account_pages,
+    admin_pages,
+    errors,
+    experiment_pages,
+    storage_pages,
+    terminal,
+)
 
 STATIC = Path(__file__).parent / "static"
 """Hand-written CSS, plus `build/`: the npm bundle `make setup` writes (not committed)."""
@@ -25,6 +32,7 @@ def install(app: FastAPI) -> None:
         account_pages.router,
         experiment_pages.router,
         admin_pages.router,
+        storage_pages.router,
         terminal.router,
     ):
         app.include_router(router)

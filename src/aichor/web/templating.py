@@ -93,6 +93,15 @@ def commit_url(repository_url: str, sha: str) -> str | None:
     return f"{base}/-/commit/{sha}" if "gitlab" in base else f"{base}/commit/{sha}"
 
 
+def filesize(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
 def number(value: float) -> str:
     return f"{value:g}"
 
@@ -110,7 +119,7 @@ def query_with(request: Request, **changes: str | None) -> str:
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.filters.update(
-    initials=initials, ago=ago, number=number, utc=utc, status_label=status_label
+    initials=initials, ago=ago, number=number, filesize=filesize, utc=utc, status_label=status_label
 )
 templates.env.globals.update(
     step_widgets=step_widgets, commit_url=commit_url, query_with=query_with

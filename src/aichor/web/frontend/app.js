@@ -23,8 +23,24 @@ function autosubmit(root) {
   }
 }
 
+// "Copy" next to an object's path: the clipboard when the page may use it, else the text is
+// selected in its field for Ctrl+C.
+function copyButtons(root) {
+  for (const button of root.querySelectorAll("button.copy")) {
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(button.dataset.copy);
+        button.textContent = "Copied";
+      } catch (error) {
+        button.previousElementSibling.select();
+      }
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   autosubmit(document);
+  copyButtons(document);
   startLogViewers(document);
   startTerminals(document);
   startCharts(document);
