@@ -65,6 +65,10 @@ def test_admin_pages(live: tuple[Server, httpx.Client], new_page: NewPage) -> No
     page.get_by_role("button", name="Set variable").click()
     expect(page.get_by_role("cell", name="HF_TOKEN", exact=True)).to_be_visible()
     assert "hf-very-secret" not in page.content()
+    page.get_by_role("link", name="Show the webhook URLs and secret").click()
+    github = page.get_by_label("Webhook URL for github").input_value()
+    assert github.startswith(server.url) and "/api/webhooks/github/" in github
+    assert len(page.get_by_label("Webhook secret").input_value()) >= 32
 
     page.goto(f"{server.url}/admin/usage?group_by=user")
     expect(page.get_by_role("heading", name="Usage and cost")).to_be_visible()
@@ -134,6 +138,7 @@ def test_keyboard_only_and_labelled_controls(
         "/admin/projects/default",
         "/admin/engines",
         "/admin/usage",
+        "/datasets",
     ):
         page.goto(f"{server.url}{path}")
         assert page.evaluate(UNLABELLED) == [], path

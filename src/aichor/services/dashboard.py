@@ -22,6 +22,7 @@ from aichor.schemas.engines import EngineView
 from aichor.schemas.experiments import ExperimentPage, ExperimentView
 from aichor.schemas.projects import ProjectView, VariableView
 from aichor.schemas.storage import ObjectView, StorageView
+from aichor.schemas.webhooks import WebhookView
 from aichor.services import (
     accounts,
     engines,
@@ -30,6 +31,7 @@ from aichor.services import (
     projects,
     storage,
     tokens,
+    triggers,
     variables,
 )
 from aichor.services.access import Actor, get_project, visible_project_ids
@@ -210,10 +212,14 @@ class ProjectAdmin:
     engines: list[EngineView]
     members: list[str]
     variables: list[VariableView]
+    webhook: WebhookView | None = None
 
 
-def project_admin(session: Session, actor: Actor, *, ref: str) -> ProjectAdmin:
-    """A project with its engines, members' e-mails and variables (sensitive ones masked)."""
+def project_admin(
+    session: Session, actor: Actor, *, ref: str, webhook_for: Settings | None = None
+) -> ProjectAdmin:
+    """A project with its engines, members' e-mails and variables (sensitive ones masked);
+    with `webhook_for` (the settings), also its webhook URLs and secret (Organization Admins)."""
     row = get_project(session, actor, ref)
     view = projects.project_view(session, row)
     emails = session.scalars(
@@ -222,7 +228,12 @@ def project_admin(session: Session, actor: Actor, *, ref: str) -> ProjectAdmin:
         .order_by(tables.User.email)
     )
     found = variables.list_variables(session, actor, project=row.id)
-    return ProjectAdmin(view, engines.list_engines(session, actor), list(emails), found)
+    webhook = (
+        triggers.show_webhook(session, actor, project=row.id, settings=webhook_for)
+        if webhook_for is not None
+        else None
+    )
+    return ProjectAdmin(view, engines.list_engines(session, actor), list(emails), found, webhook)
 
 
 @dataclass(frozen=True)

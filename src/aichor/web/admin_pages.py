@@ -87,6 +87,13 @@ def project_settings(ref: str, page: Page) -> Response:
     return render(page, "admin_project.html", admin=admin)
 
 
+@router.get("/projects/{ref}/webhook")
+def project_webhook(ref: str, page: Page) -> Response:
+    """The project page with its webhook URLs and secret shown (asked for, and audited)."""
+    admin = dashboard.project_admin(page.db, page.actor, ref=ref, webhook_for=page.settings)
+    return render(page, "admin_project.html", admin=admin)
+
+
 @router.post("/projects/{ref}")
 def update_project(
     ref: str,
