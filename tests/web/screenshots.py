@@ -98,8 +98,32 @@ def _populate(admin: httpx.Client, scratch: Path, database: str) -> dict[str, st
     clients[2].post(f"/api/experiments/{cancelled}/cancel")
     running = _commit(clients[3], repo, "main", TRAIN.format(pause=200, tail=""), "long run")
     wait_for(admin, running, _has_running_replica, timeout=300)
-    time.sleep(1.5)  # a few lines in its log
+    _upload_datasets(admin)
+    _wait_for_samples(admin, running)
     return {"running": running, "succeeded": finished[0], "failed": finished[2]}
+
+
+def _upload_datasets(admin: httpx.Client) -> None:
+    files = {
+        "imagenet-mini/train/labels.csv": b"image,label\n" + b"n01440764_10026.JPEG,0\n" * 4000,
+        "imagenet-mini/val/labels.csv": b"image,label\n"
+        + b"ILSVRC2012_val_00000001.JPEG,65\n" * 900,
+        "imagenet-mini/README.md": b"# ImageNet mini\n\n100 classes, 260 images each.\n",
+        "tokenizer/vocab.json": b'{"<pad>": 0, "<unk>": 1}' * 2000,
+    }
+    for key, data in files.items():
+        stored = admin.put(f"/api/projects/default/storage/objects/input/{key}", content=data)
+        stored.raise_for_status()
+
+
+def _wait_for_samples(admin: httpx.Client, experiment_id: str, points: int = 4) -> None:
+    """The running experiment's charts need a few samples (one every 5 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = admin.get(f"/api/experiments/{experiment_id}/metrics").json()
+        if any(len(series["points"]) >= points for series in found["series"]):
+            return
+        time.sleep(1)
 
 
 def _commit(client: httpx.Client, repo: Path, branch: str, command: str, message: str) -> str:
@@ -139,7 +163,8 @@ def _shoot(url: str, target: Path, ids: dict[str, str]) -> None:
         _save(page, f"{url}/experiments/{first}?tab=logs", target / "experiment-logs.png", 1.5)
         _save(page, f"{url}/experiments/{ids['failed']}", target / "experiment-steps.png")
         _save(page, f"{url}/experiments/{running}?tab=replicas", target / "replicas.png")
-        _save(page, f"{url}/experiments/{running}?tab=metrics", target / "metrics.png")
+        _save(page, f"{url}/experiments/{running}?tab=metrics", target / "metrics.png", 1.5)
+        _save(page, f"{url}/datasets?prefix=imagenet-mini/", target / "datasets.png")
         _save(page, f"{url}/experiments/{first}?tab=manifest", target / "manifest.png")
         page.goto(f"{url}/experiments/{running}?tab=terminal")
         page.get_by_role("button", name="Open terminal").click()

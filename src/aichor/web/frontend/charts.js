@@ -38,6 +38,10 @@ function draw(section, plots, metrics) {
   const times = [...new Set(series.flatMap((s) => s.points.map((p) => Date.parse(p.at) / 1000)))].sort((a, b) => a - b);
   for (const chart of section.querySelectorAll(".chart[data-metric]")) {
     const value = METRICS[chart.dataset.metric];
+    // No GPU (or no NVML): the GPU chart would only say nothing, so it is left out.
+    const measured = series.some((s) => s.points.some((p) => value(p) !== null && value(p) !== undefined));
+    chart.closest("figure").hidden = !measured;
+    if (!measured) continue;
     const columns = series.map((s) => {
       const at = new Map(s.points.map((p) => [Date.parse(p.at) / 1000, value(p)]));
       return times.map((t) => (at.has(t) ? at.get(t) : null));
@@ -52,6 +56,7 @@ function draw(section, plots, metrics) {
       width: Math.max(chart.clientWidth, 300),
       height: 200,
       spanGaps: true,
+      legend: { live: false },
       series: [{}, ...series.map((s, i) => ({ label: s.replica, stroke: COLOURS[i % COLOURS.length], width: 1.5 }))],
       scales: { y: { range: (_, min, max) => [0, Math.max(max, 0.1) * 1.1] } },
     };
