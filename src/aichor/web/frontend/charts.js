@@ -36,12 +36,15 @@ function draw(section, plots, metrics) {
   section.querySelector(".charts").hidden = series.length === 0;
   if (!series.length) return;
   const times = [...new Set(series.flatMap((s) => s.points.map((p) => Date.parse(p.at) / 1000)))].sort((a, b) => a - b);
-  for (const chart of section.querySelectorAll(".chart[data-metric]")) {
-    const value = METRICS[chart.dataset.metric];
+  const charts = [...section.querySelectorAll(".chart[data-metric]")];
+  for (const chart of charts) {
     // No GPU (or no NVML): the GPU chart would only say nothing, so it is left out.
-    const measured = series.some((s) => s.points.some((p) => value(p) !== null && value(p) !== undefined));
-    chart.closest("figure").hidden = !measured;
-    if (!measured) continue;
+    const value = METRICS[chart.dataset.metric];
+    chart.closest("figure").hidden = !series.some((s) => s.points.some((p) => value(p) != null));
+  }
+  for (const chart of charts) {
+    if (chart.closest("figure").hidden) continue;
+    const value = METRICS[chart.dataset.metric];
     const columns = series.map((s) => {
       const at = new Map(s.points.map((p) => [Date.parse(p.at) / 1000, value(p)]));
       return times.map((t) => (at.has(t) ? at.get(t) : null));
