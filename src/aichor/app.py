@@ -29,12 +29,14 @@ from aichor.services.bootstrap import FirstAdmin, bootstrap
 from aichor.services.log_retention import LogPurger
 from aichor.settings import Settings
 from aichor.storage.s3_server import S3Endpoints
+from aichor.web import install as install_web
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The REST API (OpenAPI at /api/openapi.json); `settings` default to the environment."""
+    """The REST API (OpenAPI at /api/openapi.json) and the dashboard; `settings` default to
+    the environment."""
     settings = settings or Settings.from_env()
     app = FastAPI(
         title="aichor",
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     error_handlers.install(app)
     for router in all_routers():
         app.include_router(router)
+    install_web(app)
     return app
 
 

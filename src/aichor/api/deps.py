@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from aichor.db.session import Session, session
@@ -66,6 +66,23 @@ def current_actor(request: Request, db: DbSession, settings: AppSettings) -> Act
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def set_session_cookies(
+    response: Response, *, session_token: str, csrf_token: str, settings: Settings
+) -> None:
+    """The browser session (http-only) and its CSRF token (readable by the page's script)."""
+    secure = settings.public_url.startswith("https://")
+    max_age = settings.session_hours * 3600
+    response.set_cookie(
+        SESSION_COOKIE, session_token, max_age=max_age, httponly=True, secure=secure, samesite="lax"
+    )
+    response.set_cookie(CSRF_COOKIE, csrf_token, max_age=max_age, secure=secure, samesite="lax")
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
 
 
 class UnitOfWork:

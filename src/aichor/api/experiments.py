@@ -69,6 +69,7 @@ async def list_experiments(
     status: str | None = None,
     user: str | None = None,
     branch: str | None = None,
+    engine: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Response:
@@ -84,6 +85,7 @@ async def list_experiments(
             status=status,
             user=user,
             branch=branch,
+            engine=engine,
             limit=limit,
             cursor=cursor,
         )

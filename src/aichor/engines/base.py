@@ -1,4 +1,5 @@
-"""The Engine interface: where replicas run. Six methods, idempotent on the workload name.
+"""The Engine interface: where replicas run. Six methods, idempotent on the workload name, plus
+`open_shell` (an interactive shell in a running replica, for the dashboard's terminal).
 
 The local engine (real processes) implements it now; Docker and Kubernetes engines later.
 """
@@ -89,6 +90,22 @@ class RunOutcome:
     """The replica that failed first, when one did."""
 
 
+class Shell(Protocol):
+    """An interactive shell in a replica's environment, behind a pseudo-terminal.
+
+    `fileno` is the terminal's master side (non-blocking): read the shell's output from it,
+    write keystrokes to it. `close` kills the shell and everything it started.
+    """
+
+    def fileno(self) -> int: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def resize(self, rows: int, cols: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Engine(Protocol):
     """Where experiments run. `submit` and `cancel` are idempotent on the workload name."""
 
@@ -111,3 +128,7 @@ class Engine(Protocol):
         ...
 
     def cancel(self, name: str) -> None: ...
+
+    def open_shell(self, name: str, replica: str) -> Shell:
+        """A shell in `replica`'s environment while it runs; NotFound/Conflict otherwise."""
+        ...

@@ -217,6 +217,7 @@ def list_experiments(
     status: str | None = None,
     user: str | None = None,
     branch: str | None = None,
+    engine: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> schemas.ExperimentPage:
@@ -228,6 +229,8 @@ def list_experiments(
         query = query.where(tables.Experiment.status == status)
     if branch:
         query = query.where(tables.Experiment.branch == branch)
+    if engine:
+        query = query.where((tables.Engine.name == engine) | (tables.Engine.id == engine))
     if user:
         query = query.where((tables.User.email == user.lower()) | (tables.User.id == user))
     if cursor:

@@ -29,7 +29,8 @@ from aichor.engines.local.log_files import LogStore, read_records
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import TOKEN
 from aichor.engines.local.sampling import ProcessSampler
-from aichor.errors import NotFound
+from aichor.engines.local.shell import PtyShell, open_replica_shell
+from aichor.errors import Conflict, NotFound
 from aichor.lifecycle import ExperimentStatus, ReplicaStatus
 from aichor.logs.records import LogRecords
 from aichor.replicas import LogLine, MetricSample, ReplicaPlan, ReplicaState
@@ -148,6 +149,12 @@ class DetachedLocalEngine:
     def cancel(self, name: str) -> None:
         """Ask the supervisor to stop the gang gracefully; idempotent."""
         (self._folder(name) / "cancel").touch()
+
+    def open_shell(self, name: str, replica: str) -> PtyShell:
+        """A shell in the running replica (its environment, files and working directory)."""
+        if not self.alive(name):
+            raise Conflict(f"workload {name} is not running")
+        return open_replica_shell(self._folder(name), replica)
 
     def outcome(self, name: str) -> RunOutcome | None:
         """How the workload ended, or None while its supervisor still runs."""

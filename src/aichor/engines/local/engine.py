@@ -21,6 +21,7 @@ from aichor.engines.local.log_files import LogStore, read_records
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import Reaper
 from aichor.engines.local.sampling import ProcessSampler
+from aichor.engines.local.shell import PtyShell, open_replica_shell
 from aichor.engines.local.supervisor import Supervisor
 from aichor.errors import NotFound
 from aichor.logs.records import LogRecords
@@ -124,6 +125,11 @@ class LocalEngine:
     def cancel(self, name: str) -> None:
         """Shutdown command, SIGTERM, then SIGKILL after the grace period; idempotent."""
         self._supervisor(name).cancel()
+
+    def open_shell(self, name: str, replica: str) -> PtyShell:
+        """A shell in the running replica (its environment, files and working directory)."""
+        self._supervisor(name)
+        return open_replica_shell(self.state_dir / name, replica)
 
     def wait(self, name: str, timeout: float | None = None) -> RunOutcome:
         """The outcome; raises TimeoutError if the workload is still running after `timeout`."""
