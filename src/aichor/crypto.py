@@ -1,5 +1,6 @@
-"""Encryption of the values the server must read back in clear: sensitive project variables and
-project webhook secrets (GitHub's HMAC needs the raw secret, so a hash would not do).
+"""Encryption of the values the server must read back in clear: sensitive project variables,
+project webhook secrets (GitHub's HMAC needs the raw secret, so a hash would not do) and the
+projects' S3 secret keys (replicas get them, and SigV4 needs the secret to check a signature).
 
 One Fernet key per purpose, derived from the server's secret key (`Settings.secret()`), so the
 services (which store) and the pipeline (which decrypts for replicas and builds) share it
@@ -15,8 +16,9 @@ from cryptography.fernet import Fernet, InvalidToken
 
 VARIABLES = b"aichor variables"
 WEBHOOKS = b"aichor webhooks"
+STORAGE_KEYS = b"aichor storage keys"
 
-__all__ = ["VARIABLES", "WEBHOOKS", "InvalidToken", "box", "decrypt", "encrypt"]
+__all__ = ["STORAGE_KEYS", "VARIABLES", "WEBHOOKS", "InvalidToken", "box", "decrypt", "encrypt"]
 
 
 def box(secret: str, purpose: bytes = VARIABLES) -> Fernet:

@@ -20,6 +20,8 @@ import pytest
 
 from aichor.services.webhook_payloads import signature
 from tests.conftest import AICHOR
+from tests.pipeline.conftest import DOCKERFILE
+from tests.pipeline.conftest import MANIFEST as TINY_MANIFEST
 from tests.pipeline.servers import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -29,24 +31,10 @@ from tests.pipeline.servers import (
     wait_for,
 )
 
-MANIFEST = """\
-kind: AIchorManifest
-apiVersion: 0.2.3
-builder:
-  image: tiny
-  dockerfile: ./Dockerfile
-  context: .
-spec:
-  operator: jobset
-  image: tiny
-  command: python -c "import os; print('key=' + os.environ['API_KEY'])"
-  types:
-    worker:
-      count: 1
-      resources:
-        cpus: 0.25
-        ramRatio: 1
-"""
+# The pipeline tests' tiny jobset experiment, printing the sensitive variable.
+MANIFEST = TINY_MANIFEST.format(
+    command="python -c \"import os; print('key=' + os.environ['API_KEY'])\"", count=1, cpus=0.25
+)
 STRANGER = "stranger@example.org"
 API_KEY = "sk-live-e2e-81c4"
 
@@ -104,7 +92,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
         (work / "aichor_manifests" / "sub").mkdir(parents=True)
         (work / "aichor_manifests" / "manifest.yaml").write_text(MANIFEST)
         (work / "aichor_manifests" / "sub" / "train.yaml").write_text(MANIFEST)
-        (work / "Dockerfile").write_text("FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\n")
+        (work / "Dockerfile").write_text(DOCKERFILE)
         subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
         setup = Setup(server, api, cli_env, work, origin)
         setup.git("remote", "add", "origin", str(origin))

@@ -13,10 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.pipeline.conftest import tar_of, write_repo
-from tests.pipeline.servers import Server, running_server, wait_for
+from tests.pipeline.conftest import write_repo
+from tests.pipeline.servers import Server, post_archive, running_server, wait_for
 
-MANIFEST = "aichor/manifest.yaml"
 PER_REPLICA = 25_000
 SPAM = f"""\
 import sys
@@ -47,16 +46,6 @@ def live(
     home = tmp_path_factory.mktemp(f"logs-{request.param}") / "home"
     with running_server(request.param, home) as (server, client):
         yield server, client
-
-
-def _submit(client: httpx.Client, repo: Path) -> str:
-    response = client.post(
-        "/api/projects/default/experiments",
-        data={"manifest_path": MANIFEST},
-        files={"archive": ("source.tar.gz", tar_of(repo), "application/gzip")},
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def _pages(client: httpx.Client, experiment_id: str, source: str | None = None) -> list[dict]:  # type: ignore[type-arg]
@@ -98,7 +87,7 @@ def test_100k_lines_from_4_replicas_arrive_complete_and_in_order(
     _server, client = live
     repo = tmp_path / "spam"
     write_repo(repo, command="python spam.py", count=4, cpus=0.25, files={"spam.py": SPAM})
-    experiment_id = _submit(client, repo)
+    experiment_id = post_archive(client, repo)
     done = wait_for(client, experiment_id, timeout=180)
     assert done["status"] == "Succeeded", done
     replicas = sorted(r["name"] for r in done["replicas"])
@@ -118,7 +107,7 @@ def test_a_replica_killed_mid_stream_keeps_every_line(
     _server, client = live
     repo = tmp_path / "killed"
     write_repo(repo, command="python killed.py", files={"killed.py": KILLED})
-    experiment_id = _submit(client, repo)
+    experiment_id = post_archive(client, repo)
     done = wait_for(client, experiment_id)
     assert done["status"] == "Failed", done
     assert done["exit_code"] == 137, done
@@ -135,7 +124,7 @@ def test_a_follower_reconnecting_from_an_offset_misses_and_repeats_nothing(
     _server, client = live
     repo = tmp_path / "slow"
     write_repo(repo, command="python slow.py", files={"slow.py": SLOW})
-    experiment_id = _submit(client, repo)
+    experiment_id = post_archive(client, repo)
     received: list[str] = []
     last_id, ended, connections = "0", False, 0
     # Each connection is dropped after its second batch, until the end: odd ones resume with
@@ -173,7 +162,7 @@ def test_download_is_the_whole_log_and_a_step_log_is_followed(
     _server, client = live
     repo = tmp_path / "download"
     write_repo(repo, command="python -c \"print('downloaded line')\"")
-    experiment_id = _submit(client, repo)
+    experiment_id = post_archive(client, repo)
     building: list[str] = []
     for kind, _id, data in _sse(
         client, experiment_id, headers={}, params={"source": "Building"}

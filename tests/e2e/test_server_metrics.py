@@ -15,8 +15,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.pipeline.conftest import tar_of
-from tests.pipeline.servers import Server, database_url, free_port, login, server_env, wait_for
+from tests.pipeline.servers import (
+    Server,
+    database_url,
+    free_port,
+    login,
+    post_archive,
+    server_env,
+    wait_for,
+)
 
 MANIFEST = """\
 kind: AIchorManifest
@@ -78,13 +85,7 @@ def _submit(client: httpx.Client, repo: Path) -> str:
     (repo / "aichor" / "manifest.yaml").write_text(MANIFEST)
     (repo / "Dockerfile").write_text(DOCKERFILE)
     (repo / "main.py").write_text(MAIN)
-    answer = client.post(
-        "/api/projects/default/experiments",
-        data={"manifest_path": "aichor/manifest.yaml"},
-        files={"archive": ("source.tar.gz", tar_of(repo), "application/gzip")},
-    )
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["id"])
+    return post_archive(client, repo)
 
 
 @pytest.mark.slow

@@ -31,8 +31,13 @@ from aichor.services.tokens import issue_token
 from aichor.settings import Settings
 from tests.api.world import make_member, make_org
 from tests.conftest import EXAMPLES
-from tests.pipeline.conftest import tar_of
-from tests.pipeline.servers import ADMIN_EMAIL, ADMIN_PASSWORD, running_server, wait_for
+from tests.pipeline.servers import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    post_archive,
+    running_server,
+    wait_for,
+)
 
 MANIFEST = """\
 kind: AIchorManifest
@@ -98,13 +103,7 @@ def _submit(client: httpx.Client, repo: Path, stop: Path) -> str:
         shutil.copy(EXAMPLES / "kuberay" / name, repo / name)
     (repo / "aichor" / "manifest.yaml").write_text(MANIFEST % stop)
     (repo / "src" / "ray_wait.py").write_text(DRIVER)
-    answer = client.post(
-        "/api/projects/default/experiments",
-        data={"manifest_path": "aichor/manifest.yaml"},
-        files={"archive": ("source.tar.gz", tar_of(repo), "application/gzip")},
-    )
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["id"])
+    return post_archive(client, repo)
 
 
 def _alive_nodes(client: httpx.Client, prefix: str, timeout: float = 120) -> list[Any]:

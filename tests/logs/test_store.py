@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from aichor.errors import InvalidInput
+from aichor.logs.records import format_record
 from aichor.logs.store import LogStore
 from aichor.replicas import LogLine
 
@@ -17,17 +18,19 @@ EXPERIMENT = "exp-1"
 START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def _lines(source: str, count: int, first: int = 0) -> list[LogLine]:
-    return [
+def _records(source: str, count: int, first: int = 0) -> bytes:
+    """Records of `source` in the store's format, as an engine hands them to the pipeline."""
+    lines = [
         LogLine(timestamp=START + timedelta(milliseconds=i), source=source, text=f"{source} {i}")
         for i in range(first, first + count)
     ]
+    return b"".join(format_record(source, line) for line in lines)
 
 
 def test_pages_resume_from_their_offset_without_gaps_or_repeats(tmp_path: Path) -> None:
     store = LogStore(tmp_path, sync=False)
-    store.append_replica_lines(EXPERIMENT, _lines("a", 250))
-    store.append_replica_lines(EXPERIMENT, _lines("b", 100))
+    store.append_records(EXPERIMENT, _records("a", 250))
+    store.append_records(EXPERIMENT, _records("b", 100))
     seen: list[str] = []
     after = 0
     while chunk := store.read(EXPERIMENT, after=after, limit=37).lines:
@@ -54,31 +57,31 @@ def test_an_offset_inside_a_line_or_past_the_end_is_refused(tmp_path: Path) -> N
 
 def test_a_batch_is_copied_once_whoever_copies_it(tmp_path: Path) -> None:
     store = LogStore(tmp_path, sync=False)
-    batch = _lines("a", 10)
-    assert store.append_replica_lines(EXPERIMENT, batch, engine=(0, 400)) == 10
-    assert store.append_replica_lines(EXPERIMENT, batch, engine=(0, 400)) == 0
+    batch = _records("a", 10)
+    assert store.append_records(EXPERIMENT, batch, engine=(0, 400)) == 10
+    assert store.append_records(EXPERIMENT, batch, engine=(0, 400)) == 0
     assert store.engine_position(EXPERIMENT) == 400
     assert store.count(EXPERIMENT) == 10
 
 
 def test_an_append_cut_short_by_a_crash_is_redone_not_duplicated(tmp_path: Path) -> None:
     store = LogStore(tmp_path, sync=False)
-    store.append_replica_lines(EXPERIMENT, _lines("a", 5), engine=(0, 100))
+    store.append_records(EXPERIMENT, _records("a", 5), engine=(0, 100))
     # What a crash between the write and the cursor leaves: the next batch's bytes, half
     # written, and the engine position not moved.
     for stream in ("replicas", "a"):
         with (tmp_path / EXPERIMENT / f"{stream}.log").open("ab") as handle:
             handle.write(b"2026-11-30T12:00:00.005000+00:00\ta\ta 5\n2026-11-30T12:00")
     assert store.engine_position(EXPERIMENT) == 100
-    store.append_replica_lines(EXPERIMENT, _lines("a", 5, first=5), engine=(100, 200))
+    store.append_records(EXPERIMENT, _records("a", 5, first=5), engine=(100, 200))
     for source in (None, "a"):
         texts = [line.text for line in store.read(EXPERIMENT, source, limit=100).lines]
         assert texts == [f"a {i}" for i in range(10)]
 
 
 def _copy_in_a_process(root: Path, start: int) -> int:
-    return LogStore(root, sync=False).append_replica_lines(
-        EXPERIMENT, _lines("a", 1000, first=start), engine=(start, start + 1000)
+    return LogStore(root, sync=False).append_records(
+        EXPERIMENT, _records("a", 1000, first=start), engine=(start, start + 1000)
     )
 
 
@@ -94,7 +97,7 @@ def test_two_processes_copying_the_same_batches_write_each_once(tmp_path: Path) 
 def test_steps_have_their_own_stream_and_delete_removes_everything(tmp_path: Path) -> None:
     store = LogStore(tmp_path, sync=False)
     store.append(EXPERIMENT, "Building", ["step line"])
-    store.append_replica_lines(EXPERIMENT, _lines("a", 1))
+    store.append_records(EXPERIMENT, _records("a", 1))
     assert [line.text for line in store.read(EXPERIMENT).lines] == ["a 0"]
     assert [line.source for line in store.read(EXPERIMENT, "Building").lines] == ["Building"]
     assert store.delete(EXPERIMENT)

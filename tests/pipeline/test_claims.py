@@ -11,22 +11,14 @@ from aichor.db.session import Engine, Session, session
 from aichor.lifecycle import ExperimentStatus, Step
 from aichor.pipeline import claim, queue
 from aichor.services import experiments
-from tests.pipeline.conftest import World, tar_of, write_repo
+from tests.pipeline.conftest import World, submit_archive, write_repo
 
 LEASE = timedelta(seconds=30)
 
 
 def _submit(world: World, db: Session, repo: Path, cpus: float) -> str:
     write_repo(repo, cpus=cpus)
-    view = experiments.submit_local(
-        db,
-        world.actor,
-        settings=world.settings,
-        project="demo",
-        archive=tar_of(repo),
-        manifest_path="aichor/manifest.yaml",
-    )
-    return view.id
+    return submit_archive(world, db, repo).id
 
 
 def test_queue_admits_whole_gangs_in_order(

@@ -13,7 +13,7 @@ from aichor.db.session import Engine, Session
 from aichor.logs.redact import MASK
 from aichor.schemas.projects import CreateVariable
 from aichor.services import experiments, logs, variables
-from tests.pipeline.conftest import World, drive, tar_of, write_repo
+from tests.pipeline.conftest import World, run_archive, write_repo
 
 MANIFEST = """\
 kind: AIchorManifest
@@ -68,16 +68,6 @@ def _texts(db: Session, world: World, experiment_id: str, source: str | None = N
     return [line.text for line in page.lines]
 
 
-def _run(db: Session, db_engine: Engine, world: World, repo: Path) -> str:
-    view = experiments.submit_local(
-        db, world.actor, settings=world.settings, project="demo", archive=tar_of(repo),
-        manifest_path="aichor/manifest.yaml",
-    )  # fmt: skip
-    drive(db_engine, world.settings, view.id)
-    db.expire_all()
-    return view.id
-
-
 def test_variables_reach_build_and_replicas_and_secrets_are_masked(
     world: World, db: Session, db_engine: Engine, tmp_path: Path
 ) -> None:
@@ -90,7 +80,7 @@ def test_variables_reach_build_and_replicas_and_secrets_are_masked(
     _set(db, world, name="FLAVOUR", value="blue", kind="build")
     _set(db, world, name="BUILD_TOKEN", value=BUILD_TOKEN, kind="build", sensitive=True)
 
-    experiment_id = _run(db, db_engine, world, repo)
+    experiment_id = run_archive(world, db, db_engine, repo)
     done = experiments.get_experiment(db, world.actor, experiment_id)
     assert done.status == "Succeeded", done
     replica_lines = _texts(db, world, experiment_id)
@@ -122,7 +112,7 @@ def test_a_secret_in_a_failure_message_is_masked(
     repo = tmp_path / "repo"
     write_repo(repo, command=f"python -c \"import sys; sys.exit('bad key {API_KEY}')\"")
     _set(db, world, name="API_KEY", value=API_KEY, sensitive=True)
-    experiment_id = _run(db, db_engine, world, repo)
+    experiment_id = run_archive(world, db, db_engine, repo)
     done = experiments.get_experiment(db, world.actor, experiment_id)
     assert done.status == "Failed"
     assert API_KEY not in done.model_dump_json()
@@ -137,7 +127,7 @@ def test_a_variable_the_key_cannot_decrypt_fails_the_build_naming_it(
     _set(db, world, name="API_KEY", value=API_KEY, sensitive=True)
     db.execute(update(tables.Variable).values(value="gAAAA-not-a-token"))
     db.commit()
-    experiment_id = _run(db, db_engine, world, repo)
+    experiment_id = run_archive(world, db, db_engine, repo)
     done = experiments.get_experiment(db, world.actor, experiment_id)
     assert done.status == "Failed"
     building = next(s for s in done.steps if s.step == "Building")

@@ -13,7 +13,7 @@ from aichor.db.session import Engine, Session
 from aichor.lifecycle import ExperimentStatus
 from aichor.services import experiments, logs
 from aichor.storage.volumes import project_volume_dir, shared_volume_dir
-from tests.pipeline.conftest import World, drive, tar_of, write_repo
+from tests.pipeline.conftest import World, run_archive, write_repo
 
 MANIFEST = """\
 kind: AIchorManifest
@@ -57,21 +57,12 @@ print("input at", os.environ["AICHOR_INPUT_PATH"], flush=True)
 
 
 def _run(world: World, db: Session, db_engine: Engine, repo: Path) -> tuple[str, list[str]]:
-    view = experiments.submit_local(
-        db,
-        world.actor,
-        settings=world.settings,
-        project="demo",
-        archive=tar_of(repo),
-        manifest_path="aichor/manifest.yaml",
-    )
-    drive(db_engine, world.settings, view.id)
-    db.expire_all()
-    done = experiments.get_experiment(db, world.actor, view.id)
-    page = logs.read_logs(db, world.actor, view.id, settings=world.settings)
+    experiment_id = run_archive(world, db, db_engine, repo)
+    done = experiments.get_experiment(db, world.actor, experiment_id)
+    page = logs.read_logs(db, world.actor, experiment_id, settings=world.settings)
     texts = [line.text for line in page.lines]
     assert done.status == ExperimentStatus.SUCCEEDED, (done, texts[-20:])
-    return view.id, texts
+    return experiment_id, texts
 
 
 def test_shared_and_attached_volumes(

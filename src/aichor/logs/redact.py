@@ -31,9 +31,6 @@ class Redactor:
     def text(self, text: str) -> str:
         return text if self._pattern is None else self._pattern.sub(MASK, text)
 
-    def lines(self, lines: Iterable[str]) -> list[str]:
-        return [self.text(line) for line in lines]
-
     def records(self, data: bytes) -> bytes:
         """Stored records (`<time>\\t<source>\\t<text>\\n`, see `logs.records`) with only
         their text masked, so a secret that happens to match a time or a replica name cannot

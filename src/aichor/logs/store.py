@@ -9,7 +9,7 @@ Offsets (decision 110): a position in a stream is the byte offset of a line star
 stream's file. Reads seek to it (no scan from the start); a page's `next` is where the next line
 will start, so a reader that resumes from it misses nothing and repeats nothing.
 
-Exactly-once copies from an engine: `append_replica_lines(..., engine=(start, end))` is a
+Exactly-once copies from an engine: `append_records(..., engine=(start, end))` is a
 compare-and-set on the engine position recorded in `<experiment>/replicas.cursor`, taken under
 a per-experiment file lock, so concurrent copiers (threads or processes) never both write a
 batch. The cursor also records each replica stream's committed size; bytes beyond it are an
@@ -38,7 +38,6 @@ from aichor.errors import InvalidInput
 from aichor.logs import follow
 from aichor.logs.records import (
     LogChunk,
-    Stamps,
     check_offset,
     format_record,
     parse_record,
@@ -81,24 +80,6 @@ class LogStore:
             follow.announce(folder)
             return len(records)
         return self._append_replica_streams(experiment_id, _by_stream(source, records), None)
-
-    def append_replica_lines(
-        self,
-        experiment_id: str,
-        lines: Iterable[LogLine],
-        *,
-        engine: tuple[int, int] | None = None,
-    ) -> int:
-        """Replica lines, each under its own source (and in the interleaved stream).
-
-        `engine=(start, end)`: see `append_records`. Returns the lines written.
-        """
-        stamps = Stamps()
-        records = [(line.source, format_record(line.source, line, stamps)) for line in lines]
-        streams: dict[str, list[bytes]] = {REPLICAS: [record for _, record in records]}
-        for source, record in records:
-            streams.setdefault(_stem(source), []).append(record)
-        return self._append_replica_streams(experiment_id, streams, engine)
 
     def append_records(
         self, experiment_id: str, data: bytes, *, engine: tuple[int, int] | None = None

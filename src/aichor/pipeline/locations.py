@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aichor import crypto
 from aichor.experiment_env import S3Access
 from aichor.pipeline.work import Context, Job, JobStorage
-from aichor.storage import records
 from aichor.storage.buckets import experiment_dirs, project_root
 from aichor.storage.s3_server import wait_for_endpoint
 
@@ -78,7 +78,7 @@ def _s3_access(ctx: Context, job: Job, storage: JobStorage) -> S3Access | None:
             "the project's S3 endpoint is not running: replicas get local bucket folders"
         )
         return None
-    clear = records.fernet(settings.secret()).decrypt(storage.secret_token.encode()).decode()
+    clear = crypto.decrypt(settings.secret(), storage.secret_token, crypto.STORAGE_KEYS)
     return S3Access(
         endpoint_url=endpoint.url,
         access_key_id=storage.access_key_id,

@@ -73,7 +73,7 @@ class JobStorage:
     output_bucket: str
     access_key_id: str
     secret_token: str = field(repr=False)
-    """The secret as a Fernet token (`aichor.storage.records.fernet`): decrypt, never log."""
+    """The secret as a Fernet token (`crypto.STORAGE_KEYS`): decrypt, never log."""
 
 
 @dataclass

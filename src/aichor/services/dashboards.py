@@ -16,8 +16,7 @@ from aichor.engines.local.detached import DetachedLocalEngine
 from aichor.errors import AichorError, NotFound, Unavailable
 from aichor.lifecycle import TERMINAL_EXPERIMENT, ExperimentStatus
 from aichor.manifest import load_manifest
-from aichor.services.access import Actor
-from aichor.services.telemetry import readable_experiment
+from aichor.services.access import Actor, visible_experiment
 from aichor.settings import Settings
 from aichor.storage import records
 
@@ -35,7 +34,7 @@ def tensorboard_target(
     session: Session, actor: Actor, experiment_id: str, *, settings: Settings
 ) -> TensorBoardTarget:
     """What the experiment's TensorBoard serves; NotFound unless the manifest enables it."""
-    experiment = readable_experiment(session, actor, experiment_id)
+    experiment = visible_experiment(session, actor, experiment_id)
     if not tensorboard_enabled(experiment.manifest_text):
         raise NotFound(
             f"experiment {experiment.id} has no TensorBoard: set spec.tensorboard.enabled"
@@ -56,7 +55,7 @@ def ray_dashboard_upstream(
     session: Session, actor: Actor, experiment_id: str, *, settings: Settings
 ) -> str:
     """The URL the running Ray head's dashboard listens on (recorded by the local engine)."""
-    experiment = readable_experiment(session, actor, experiment_id)
+    experiment = visible_experiment(session, actor, experiment_id)
     if experiment.operator != "kuberay":
         raise NotFound(f"experiment {experiment.id} is not a kuberay experiment")
     if ExperimentStatus(experiment.status) in TERMINAL_EXPERIMENT:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aichor.db import tables
@@ -22,7 +21,7 @@ from aichor.lifecycle import TERMINAL_EXPERIMENT, ExperimentStatus
 from aichor.logs.records import LogChunk, check_offset
 from aichor.logs.store import LogStore
 from aichor.schemas import experiments as schemas
-from aichor.services.access import Actor, can_use_project
+from aichor.services.access import Actor, visible_experiment
 from aichor.services.log_stream import LogStream
 from aichor.settings import Settings
 
@@ -98,19 +97,6 @@ def download_logs(
     # Only what is there now: a log still growing would outrun the Content-Length.
     size = path.stat().st_size
     return LogDownload(filename, size, _file_chunks(handle, size))
-
-
-def visible_experiment(session: Session, actor: Actor, experiment_id: str) -> tables.Experiment:
-    """The experiment, if the actor may see it; NotFound otherwise (also for other orgs)."""
-    experiment = session.scalars(
-        select(tables.Experiment).where(
-            tables.Experiment.id == experiment_id,
-            tables.Experiment.organisation_id == actor.organisation_id,
-        )
-    ).one_or_none()
-    if experiment is None or not can_use_project(session, actor, experiment.project_id):
-        raise NotFound(f"experiment {experiment_id} not found")
-    return experiment
 
 
 def _check_start(store: LogStore, experiment_id: str, source: str | None, after: int) -> None:

@@ -1,7 +1,7 @@
 """Reading what an experiment's replicas did: resource time series and the replica list.
 
-Called by `aichor.api.telemetry`; every read goes through `readable_experiment`, the same
-organisation and project check as reading the experiment itself.
+Called by `aichor.api.telemetry`; every read goes through `access.visible_experiment`, the
+same organisation and project check as reading the experiment itself.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aichor.db import tables
-from aichor.errors import InvalidInput, NotFound
+from aichor.errors import InvalidInput
 from aichor.metrics import store
 from aichor.schemas.experiments import ReplicaView
 from aichor.schemas.telemetry import (
@@ -22,23 +22,10 @@ from aichor.schemas.telemetry import (
     MetricsView,
     ReplicaListView,
 )
-from aichor.services.access import Actor, can_use_project
+from aichor.services.access import Actor, visible_experiment
 from aichor.settings import Settings
 
 MAX_POINTS = 5000
-
-
-def readable_experiment(session: Session, actor: Actor, experiment_id: str) -> tables.Experiment:
-    """The experiment if the actor may read it, else NotFound (another organisation's too)."""
-    experiment = session.scalars(
-        select(tables.Experiment).where(
-            tables.Experiment.id == experiment_id,
-            tables.Experiment.organisation_id == actor.organisation_id,
-        )
-    ).one_or_none()
-    if experiment is None or not can_use_project(session, actor, experiment.project_id):
-        raise NotFound(f"experiment {experiment_id} not found")
-    return experiment
 
 
 def read_metrics(
@@ -52,7 +39,7 @@ def read_metrics(
     points: int | None = None,
 ) -> MetricsView:
     """Each replica's samples after `since`, downsampled to at most `points` per replica."""
-    experiment = readable_experiment(session, actor, experiment_id)
+    experiment = visible_experiment(session, actor, experiment_id)
     if points is not None and not 1 <= points <= MAX_POINTS:
         raise InvalidInput(f"points must be between 1 and {MAX_POINTS}", field="points")
     series = store.read(session, experiment.id, replica=replica, since=since, points=points)
@@ -83,7 +70,7 @@ def read_metrics(
 
 def list_replicas(session: Session, actor: Actor, experiment_id: str) -> ReplicaListView:
     """Every replica's state, exit code, restarts and reason; which one failed first."""
-    experiment = readable_experiment(session, actor, experiment_id)
+    experiment = visible_experiment(session, actor, experiment_id)
     rows = session.scalars(
         select(tables.Replica)
         .where(tables.Replica.experiment_id == experiment.id)

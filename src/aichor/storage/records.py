@@ -4,7 +4,7 @@ Who calls it: the storage service (show, rotate keys), the pipeline's claim (the
 job injects into its replicas) and the embedded S3 endpoints (`s3_server.py`, which serve each
 project's folder with that project's key only). A row is created on first use; its bucket names
 never change afterwards (renaming a project does not move its data). The secret is kept as a
-Fernet token derived from the server's secret: the pipeline must hand it to every replica, so it
+Fernet token (`aichor.crypto.STORAGE_KEYS`): the pipeline must hand it to every replica, so it
 cannot be a one-way hash (and SigV4 needs the secret itself to check a signature). Two keys per
 project: the workloads' key, injected into replicas and never shown, and the members' key,
 shown once when `aichor storage keys` issues it; rotating the latter leaves running replicas be.
@@ -12,16 +12,14 @@ shown once when `aichor storage keys` issues it; rotating the latter leaves runn
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from aichor import crypto
 from aichor.db import tables
 from aichor.settings import Settings
 from aichor.storage.buckets import ExperimentDirs, experiment_dirs
@@ -34,11 +32,6 @@ class Credentials:
 
     access_key_id: str
     secret: str
-
-
-def fernet(server_secret: str) -> Fernet:
-    digest = hashlib.sha256(b"aichor storage keys\x00" + server_secret.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
 
 
 def new_key_pair() -> Credentials:
@@ -68,7 +61,7 @@ def ensure(session: Session, settings: Settings, project: tables.Project) -> tab
         input_bucket=bucket_name(project.name, "input", prefix=prefix, unique=unique),
         output_bucket=bucket_name(project.name, "output", prefix=prefix, unique=unique),
         access_key_id=pair.access_key_id,
-        secret_key=fernet(settings.secret()).encrypt(pair.secret.encode()).decode(),
+        secret_key=crypto.encrypt(settings.secret(), pair.secret, crypto.STORAGE_KEYS),
     )
     try:
         with session.begin_nested():
@@ -88,7 +81,7 @@ def rotate_user_key(
     restarts with the new one. The workloads' key is untouched, so running replicas go on."""
     pair = new_key_pair()
     row.user_key_id = pair.access_key_id
-    row.user_secret_key = fernet(settings.secret()).encrypt(pair.secret.encode()).decode()
+    row.user_secret_key = crypto.encrypt(settings.secret(), pair.secret, crypto.STORAGE_KEYS)
     row.rotated_at = tables.utcnow()
     session.flush()
     return pair
@@ -96,7 +89,7 @@ def rotate_user_key(
 
 def credentials(settings: Settings, row: tables.ProjectStorage) -> Credentials:
     """The workloads' key in clear."""
-    secret = fernet(settings.secret()).decrypt(row.secret_key.encode()).decode()
+    secret = crypto.decrypt(settings.secret(), row.secret_key, crypto.STORAGE_KEYS)
     return Credentials(row.access_key_id, secret)
 
 
@@ -104,7 +97,7 @@ def every_key(settings: Settings, row: tables.ProjectStorage) -> list[Credential
     """Every key the project's endpoint accepts: the workloads' and the members' (if issued)."""
     keys = [credentials(settings, row)]
     if row.user_key_id and row.user_secret_key:
-        secret = fernet(settings.secret()).decrypt(row.user_secret_key.encode()).decode()
+        secret = crypto.decrypt(settings.secret(), row.user_secret_key, crypto.STORAGE_KEYS)
         keys.append(Credentials(row.user_key_id, secret))
     return keys
 
