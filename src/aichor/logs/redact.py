@@ -38,11 +38,11 @@ class Redactor:
         if self._pattern is None:
             return data
         out = []
-        for raw in data.decode(errors="surrogateescape").splitlines(keepends=True):
+        for raw in data.decode(errors="surrogateescape").split("\n"):
             stamp, tab, rest = raw.partition("\t")
             source, tab2, text = rest.partition("\t")
             out.append(f"{stamp}{tab}{source}{tab2}{self.text(text)}" if tab2 else raw)
-        return "".join(out).encode(errors="surrogateescape")
+        return "\n".join(out).encode(errors="surrogateescape")
 
     def log_lines(self, lines: Iterable[LogLine]) -> list[LogLine]:
         if self._pattern is None:

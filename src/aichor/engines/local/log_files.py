@@ -50,9 +50,7 @@ class LogStore:
         if not texts:
             return
         prefix = f"{(when or datetime.now(UTC)).isoformat()}\t{source}\t"
-        records = [
-            f"{prefix}{text.replace(chr(10), ' ')}\n".encode(errors="replace") for text in texts
-        ]
+        records = [f"{prefix}{_one_line(text)}\n".encode(errors="replace") for text in texts]
         with self._lock:
             if self._closed:
                 return
@@ -143,3 +141,11 @@ def read_records(folder: Path, offset: int, max_bytes: int = 1 << 20) -> LogReco
 def _file_stem(source: str) -> str:
     stem = _UNSAFE.sub("_", source)
     return f"{stem}_" if stem == ALL else stem
+
+
+def _one_line(text: str) -> str:
+    """A carriage return (progress bars) would split the record for readers that split lines
+    on it, so it becomes a space, as `aichor.logs.records.format_record` does."""
+    if "\n" in text or "\r" in text:
+        return text.replace("\n", " ").replace("\r", " ")
+    return text
