@@ -111,9 +111,9 @@ def test_metrics_failed_replica_and_tensorboard(client: httpx.Client, tmp_path: 
     metrics = client.get(f"/api/experiments/{experiment_id}/metrics").json()
     series = {s["replica"]: s["points"] for s in metrics["series"]}
     assert max(p["memory_bytes"] for p in series[busy]) > 200 * 1024**2
-    assert max(p["cpu"] for p in series[busy]) > 0.3
+    assert max(p["cpu"] for p in series[busy]) > 0.05  # a core at most, less on a busy machine
     assert max(p["memory_bytes"] for p in series[failing]) < 100 * 1024**2
-    assert max(p["cpu"] for p in series[busy]) > max(p["cpu"] for p in series[failing])
+    assert max(p["cpu"] for p in series[busy]) > max(p["cpu"] for p in series[failing]) + 0.05
     assert all(p["gpu_util"] is None for p in series[busy])  # no NVML on this machine
     chart = client.get(f"/api/experiments/{experiment_id}/metrics", params={"points": 2}).json()
     assert all(len(s["points"]) <= 2 for s in chart["series"])

@@ -60,7 +60,10 @@ def test_busy_tree_counts_its_detached_child(replicas: dict[str, subprocess.Pope
     time.sleep(1.0)
     samples = {s.replica: s for s in sampler.sample("w", leaders)}
     assert samples["busy"].memory_bytes > 150 * 1024**2
-    assert samples["busy"].cpu > 0.3  # a core, shared with whatever else this machine runs
+    # A spinning loop gets at most a core, and much less on a machine busy with other work;
+    # what the sample must show is that it is the busy one (the idle one sleeps).
+    assert samples["busy"].cpu > 0.05
+    assert samples["busy"].cpu > samples["idle"].cpu + 0.05
     assert samples["idle"].cpu < 0.2
     assert 0 < samples["idle"].memory_bytes < 100 * 1024**2
     assert samples["busy"].gpu_util is None and samples["busy"].gpu_memory_bytes is None

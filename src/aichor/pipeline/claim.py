@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import psutil
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from aichor import crypto
@@ -38,14 +38,7 @@ def claim_next(session: Session, worker: str, now: datetime, lease: timedelta) -
     """Claim one due experiment; return its id, or None when nothing is due."""
     due = (
         select(tables.Experiment.id)
-        .where(
-            tables.Experiment.status.in_(ACTIVE),
-            tables.Experiment.current_step != Step.WAITING,
-            or_(
-                tables.Experiment.claim_expires_at.is_(None),
-                tables.Experiment.claim_expires_at < now,
-            ),
-        )
+        .where(*_due(now))
         .order_by(tables.Experiment.claim_expires_at.asc().nulls_first())
         .limit(1)
     )
@@ -54,19 +47,36 @@ def claim_next(session: Session, worker: str, now: datetime, lease: timedelta) -
     candidate = session.scalar(due)
     if candidate is None:
         return None
+    return candidate if take(session, candidate, worker, now, lease) else None
+
+
+def take(
+    session: Session, experiment_id: str, worker: str, now: datetime, lease: timedelta
+) -> bool:
+    """The compare-and-set of a claim: True when the row was still due and is now `worker`'s.
+
+    The whole due condition is checked again, not only the lease: on SQLite the candidate is
+    read outside any lock, and another worker may finish the experiment (clearing its lease)
+    in between; a finished experiment must never be claimed again.
+    """
     claimed = session.execute(
         update(tables.Experiment)
-        .where(
-            tables.Experiment.id == candidate,
-            or_(
-                tables.Experiment.claim_expires_at.is_(None),
-                tables.Experiment.claim_expires_at < now,
-            ),
-        )
+        .where(tables.Experiment.id == experiment_id, *_due(now))
         .values(claimed_by=worker, claim_expires_at=now + lease)
         .execution_options(synchronize_session=False)
     )
-    return candidate if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+    return claimed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        tables.Experiment.status.in_(ACTIVE),
+        tables.Experiment.current_step != Step.WAITING,
+        or_(
+            tables.Experiment.claim_expires_at.is_(None),
+            tables.Experiment.claim_expires_at < now,
+        ),
+    )
 
 
 def guard(
