@@ -13,16 +13,38 @@ endif
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup demo demo-stop test lint unit clean
+.PHONY: setup demo demo-stop test lint unit clean browser screenshots
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	$(UV) sync --frozen --all-groups --compile-bytecode
 	touch $(STAMP)
 
+# The dashboard's browser code: npm packages from package-lock.json, bundled by esbuild into
+# src/aichor/web/static/build (git-ignored), again only when the lockfile or a source changed.
+WEB_BUILD := src/aichor/web/static/build
+WEB_STAMP := $(WEB_BUILD)/.stamp
+WEB_SOURCES := $(wildcard src/aichor/web/frontend/*)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_STAMP): node_modules/.installed $(WEB_SOURCES)
+	node src/aichor/web/frontend/build.mjs
+	touch $@
+
 # This machine sets PYTHONDONTWRITEBYTECODE: compile our own modules once so start-up stays fast.
-setup: $(STAMP)
+setup: $(STAMP) $(WEB_STAMP)
 	@$(VENV)/bin/python -m compileall -q src >/dev/null
+
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# PNGs of the main pages, with realistic data, into docs/screenshots/.
+screenshots: setup browser
+	$(VENV)/bin/python -m tests.web.screenshots docs/screenshots
 
 # The embedded control plane runs a bundled example end to end and prints its URL.
 # Its state lives in .cache/demo (the server keeps running; `make demo-stop` ends it).
@@ -39,10 +61,10 @@ lint: setup
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
-unit: setup
+unit: setup browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint unit
 
 clean:
-	rm -rf $(VENV) .cache
+	rm -rf $(VENV) .cache node_modules $(WEB_BUILD)

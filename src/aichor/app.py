@@ -2,7 +2,9 @@
 
 On start (lifespan) the database is upgraded, the embedded defaults are created on first start
 (the generated admin password is printed once), and the pipeline workers start in this process
-(`settings.workers` threads; none when 0). `aichor server` runs it with uvicorn.
+(`settings.workers` threads; none when 0), with the log purge (`services.log_retention`),
+as do the embedded S3 endpoints of the local buckets. When it stops, the TensorBoards it
+started stop too. `aichor server` runs it with uvicorn.
 """
 
 from __future__ import annotations
@@ -19,17 +21,23 @@ from fastapi import FastAPI
 from aichor import __version__
 from aichor.api import error_handlers
 from aichor.api.routes import all_routers
+from aichor.dashboards.proxy import DashboardProxy
+from aichor.dashboards.tensorboard import TensorBoards
 from aichor.db.migrate import upgrade_database
 from aichor.db.session import make_engine, session
 from aichor.pipeline import reconciler
 from aichor.services.bootstrap import FirstAdmin, bootstrap
+from aichor.services.log_retention import LogPurger
 from aichor.settings import Settings
+from aichor.storage.s3_server import S3Endpoints
+from aichor.web import install as install_web
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The REST API (OpenAPI at /api/openapi.json); `settings` default to the environment."""
+    """The REST API (OpenAPI at /api/openapi.json) and the dashboard; `settings` default to
+    the environment."""
     settings = settings or Settings.from_env()
     app = FastAPI(
         title="aichor",
@@ -41,9 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db_engine = make_engine(settings)
+    app.state.tensorboards = TensorBoards(idle_seconds=settings.tensorboard_idle_seconds)
+    app.state.dashboard_proxy = DashboardProxy()
     error_handlers.install(app)
     for router in all_routers():
         app.include_router(router)
+    install_web(app)
     return app
 
 
@@ -51,12 +62,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     prepare_database(settings)
+    endpoints = _storage_endpoints(app, settings)
     workers = reconciler.start(settings)
+    purger = LogPurger(settings).start()
     _freeze_startup_objects()
     try:
         yield
     finally:
+        purger.stop()
         workers.stop()
+        app.state.tensorboards.close()
+        await app.state.dashboard_proxy.aclose()
+        if endpoints is not None:
+            endpoints.stop()
+
+
+def _storage_endpoints(app: FastAPI, settings: Settings) -> S3Endpoints | None:
+    """The embedded S3 endpoints of the local buckets (none with an external S3 store)."""
+    if settings.s3_endpoint_url or not settings.storage_serve:
+        return None
+    endpoints = S3Endpoints(settings, app.state.db_engine).start()
+    app.state.s3_endpoints = endpoints
+    return endpoints
 
 
 def _freeze_startup_objects() -> None:

@@ -62,6 +62,11 @@ class RateLimited(AichorError):
     """Too many attempts (failed logins); retry later."""
 
 
+class Unavailable(AichorError):
+    """Something the request needs is not running (a TensorBoard that failed to start, a Ray
+    head that is not up yet); retry later."""
+
+
 HTTP_STATUS: dict[type[AichorError], int] = {
     InvalidInput: 400,
     Unauthorized: 401,
@@ -70,6 +75,7 @@ HTTP_STATUS: dict[type[AichorError], int] = {
     Conflict: 409,
     TooLarge: 413,
     RateLimited: 429,
+    Unavailable: 503,
 }
 """The HTTP status of each error class: the server answers with it, the client maps it back.
 A subclass takes its nearest listed ancestor's status; anything else is 400."""

@@ -11,6 +11,16 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class S3Access:
+    """The S3 endpoint and the project's key, when the buckets are reached over S3."""
+
+    endpoint_url: str
+    access_key_id: str
+    secret_access_key: str
+    region: str = ""
+
+
+@dataclass(frozen=True)
 class ExperimentFacts:
     """What the platform knows about one experiment when it starts."""
 
@@ -28,6 +38,8 @@ class ExperimentFacts:
     output_bucket: str
     """Output bucket root, ending in `/` (an `s3://bucket/` URI or a local directory)."""
     output_bucket_name: str
+    s3: S3Access | None = None
+    """Set when `input_path`/`output_bucket` are `s3://` URIs (never log the secret)."""
 
 
 def platform_env(facts: ExperimentFacts) -> dict[str, str]:
@@ -53,7 +65,22 @@ def platform_env(facts: ExperimentFacts) -> dict[str, str]:
         "AICHOR_TENSORBOARD_PATH": tensorboard_path,
         "AICHOR_LOGS_PATH": tensorboard_path,
         "PYTHONUNBUFFERED": "1",
+        **_s3_env(facts.s3),
     }
+
+
+def _s3_env(s3: S3Access | None) -> dict[str, str]:
+    if s3 is None:
+        return {}
+    env = {
+        "AWS_ENDPOINT_URL": s3.endpoint_url,
+        "S3_ENDPOINT": s3.endpoint_url,
+        "AWS_ACCESS_KEY_ID": s3.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_access_key,
+    }
+    if s3.region:
+        env["AWS_DEFAULT_REGION"] = s3.region
+    return env
 
 
 def merged_env(

@@ -138,3 +138,20 @@ class LogLine:
     source: str
     """A replica name, or `build` / `aichor` for lines about the run itself."""
     text: str
+
+
+@dataclass(frozen=True)
+class MetricSample:
+    """Resource use of one replica at one instant, as an engine measured it.
+
+    `cpu` is in cores (1.0 = one core busy); memory is the resident set of the replica's whole
+    process tree. GPU fields are None where the engine cannot see GPUs (no NVML).
+    """
+
+    replica: str
+    at: datetime
+    cpu: float
+    memory_bytes: int
+    gpu_util: float | None = None
+    """Percent of the replica's GPUs' compute in use (0-100 per GPU, summed)."""
+    gpu_memory_bytes: int | None = None

@@ -56,6 +56,30 @@ class Settings(BaseSettings):
     session_hours: int = Field(12, description="Hours a browser session stays valid.")
     login_max_failures: int = Field(5, description="Failed logins per email within the window.")
     login_window_seconds: int = 900
+    metrics_interval_seconds: float = Field(
+        5.0, gt=0, description="Seconds between two resource samples of a running replica."
+    )
+    metrics_max_points: int = Field(
+        2000, ge=10, description="Samples kept per replica; older ones are thinned out beyond."
+    )
+    tensorboard_idle_seconds: float = Field(
+        600.0, gt=0, description="A TensorBoard nobody asked anything for this long is stopped."
+    )
+
+    s3_endpoint_url: str = Field(
+        "",
+        description="S3-compatible store for project buckets; empty: local folders served "
+        "by the embedded endpoint (rclone).",
+    )
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr | None = None
+    s3_bucket_prefix: str = Field("", description="Prepended to bucket names on an S3 store.")
+    storage_serve: bool = Field(True, description="Serve local buckets over S3 (rclone).")
+    storage_host: str = Field("127.0.0.1", description="Address the embedded S3 endpoints bind.")
+    log_purge_interval_seconds: float = Field(
+        3600, gt=0, description="How often the server deletes logs past their retention."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -105,6 +129,11 @@ class Settings(BaseSettings):
     @property
     def buckets_dir(self) -> Path:
         return self.layout.buckets_dir
+
+    @property
+    def logs_dir(self) -> Path:
+        """Every experiment's step and replica logs (`aichor.logs.store`)."""
+        return self.home / "logs"
 
     @property
     def archives_dir(self) -> Path:

@@ -24,9 +24,11 @@ from aichor.db import tables
 from aichor.db.session import Engine, session
 from aichor.settings import Settings
 from tests.api.conftest import TestClient
-from tests.api.world import PASSWORD, World, build_world
+from tests.api.world import OBJECT_KEY, PASSWORD, World, build_world
 
 PUBLIC, MEMBER, PROJECT, PROJECT_ADMIN = "public", "member", "project", "project_admin"
+SIGNED = "signed"
+"""Authenticated by the project's webhook secret, never by a user: 401 for every persona."""
 ORG_ADMIN, INFRA, FINOPS = "org_admin", "infra", "finops"
 
 
@@ -81,6 +83,27 @@ RIGHTS: dict[tuple[str, str], Rights] = {
     ("POST", "/api/experiments/{experiment_id}/cancel"): Rights(PROJECT),
     ("POST", "/api/experiments/{experiment_id}/resubmit"): Rights(PROJECT),
     ("GET", "/api/experiments/{experiment_id}/logs"): Rights(PROJECT),
+    ("GET", "/api/experiments/{experiment_id}/metrics"): Rights(PROJECT),
+    ("GET", "/api/experiments/{experiment_id}/replicas"): Rights(PROJECT),
+    # Webhooks (api/webhooks.py).
+    ("POST", "/api/webhooks/{provider}/{project_id}"): Rights(SIGNED, {"ref": "refs/heads/x"}),
+    ("GET", "/api/projects/{project}/webhook"): Rights(PROJECT_ADMIN),
+    ("POST", "/api/projects/{project}/webhook/rotate"): Rights(PROJECT_ADMIN),
+    # Storage (api/storage.py).
+    ("GET", "/api/projects/{project}/storage"): Rights(PROJECT),
+    ("POST", "/api/projects/{project}/storage/keys"): Rights(PROJECT),
+    ("GET", "/api/projects/{project}/storage/objects/{bucket}"): Rights(PROJECT),
+    ("GET", "/api/projects/{project}/storage/objects/{bucket}/{key}"): Rights(PROJECT),
+    ("PUT", "/api/projects/{project}/storage/objects/{bucket}/{key}"): Rights(
+        PROJECT, {"any": "json body"}
+    ),
+    ("DELETE", "/api/projects/{project}/storage/objects/{bucket}/{key}"): Rights(PROJECT),
+    # A stream of a running experiment never ends: an offset past the (empty) log makes the
+    # allowed personas get a 400 once access was granted, and the others their 403/404.
+    ("GET", "/api/experiments/{experiment_id}/logs/stream"): Rights(PROJECT, query={"after": "7"}),
+    ("GET", "/api/experiments/{experiment_id}/logs/download"): Rights(PROJECT),
+    ("GET", "/api/organisation/log-retention"): Rights(MEMBER),
+    ("PUT", "/api/organisation/log-retention"): Rights(ORG_ADMIN, {"days": 7}),
 }
 
 PERSONAS = (
@@ -126,6 +149,8 @@ def test_every_route_has_rights() -> None:
 
 def expected(rights: Rights, path: str, persona: str) -> int | None:
     """None when the call must succeed, else the exact status."""
+    if rights.rule == SIGNED:
+        return 401
     if persona == "anonymous":
         return None if rights.rule == PUBLIC else 401
     if persona == "outsider" and "{" in path:
@@ -144,6 +169,10 @@ def _url(path: str, persona: str, world: World) -> str:
         "user_id": world.ids["other_user"],
         "variable_id": world.ids["variable"],
         "experiment_id": world.ids["experiment"],
+        "project_id": world.ids["project"],
+        "provider": "github",
+        "bucket": "input",
+        "key": OBJECT_KEY,
         "token_id": world.spare_token_id[
             "project_user" if persona in ("outsider", "anonymous") else persona
         ],
@@ -198,7 +227,7 @@ def test_route_answers_each_persona(
     else:
         assert response.status_code == want, response.text
         assert set(response.json()["detail"]) == {"message", "field"}
-    if persona == "outsider" and rights.rule != PUBLIC:
+    if persona == "outsider" and rights.rule not in (PUBLIC, SIGNED):
         _assert_no_leak(world, response.text, url + json.dumps(body))
 
 

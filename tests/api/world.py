@@ -6,18 +6,30 @@ usage record) and one member per persona; organisation B has its own admin: the 
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from aichor.db import tables
 from aichor.db.session import Session
 from aichor.lifecycle import ExperimentStatus, Step
 from aichor.schemas.engines import CreateEngine
 from aichor.schemas.projects import CreateProject, CreateVariable
-from aichor.services import accounts, engines, invitations, projects, tokens, variables
+from aichor.services import (
+    accounts,
+    engines,
+    invitations,
+    projects,
+    storage,
+    tokens,
+    variables,
+)
 from aichor.services.access import Actor, actor_for
 from aichor.settings import Settings
 
+OBJECT_KEY = "data/train.csv"
+"""An object every world's project holds in its input bucket."""
 PASSWORD = "correct horse battery"  # noqa: S105 (test fixture)
 PASSWORD_HASH = accounts.hash_password(PASSWORD)
 """Hashed once: argon2 takes a quarter of a second by design."""
@@ -103,6 +115,7 @@ def build_world(session: Session, settings: Settings) -> World:
     )
     world.invitation_token = created.link.split("token=", 1)[1]
     experiment = make_experiment(session, world.actors["project_user"], project.id, engine.id)
+    put_object(session, admin, settings, project.id, "input", OBJECT_KEY, b"a,b\n1,2\n")
     world.ids.update(
         organisation=org_a.id,
         project=project.id,
@@ -113,6 +126,30 @@ def build_world(session: Session, settings: Settings) -> World:
     )
     session.commit()
     return world
+
+
+def put_object(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    project: str,
+    bucket: str,
+    key: str,
+    content: bytes,
+) -> None:
+    """An object in one of the project's buckets, written through the storage service."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=settings.home, delete=False) as upload:
+        upload.write(content)
+    storage.put_object(
+        session,
+        actor,
+        settings=settings,
+        project=project,
+        bucket=bucket,
+        key=key,
+        upload=Path(upload.name),
+    )
 
 
 def make_experiment(

@@ -222,6 +222,12 @@ def test_submit_local_with_uncommitted_changes_to_succeeded(server: LiveServer, 
         for completion in range(2):
             assert f"JOBSET type=worker job={job} completion={completion}" in logs.stdout
 
+    saved = server.home.parent / f"{exp_id}.log"
+    download = server.cli("experiments", "logs", exp_id, "--download", str(saved))
+    assert download.returncode == 0 and f"to {saved}" in download.stderr, download.stderr
+    rows = [row.split("\t", 2) for row in saved.read_text().splitlines()]
+    assert [f"[{source}] {text}" for _, source, text in rows] == logs.stdout.splitlines()
+
     one = server.cli("experiments", "logs", exp_id, "--replica", "worker-1-0")
     assert one.stdout.splitlines()[0] == "JOBSET type=worker job=1 completion=0", one.stderr
     build = server.cli("experiments", "logs", exp_id, "--step", "Building")
@@ -280,6 +286,20 @@ def test_a_failing_experiment_exits_non_zero_with_one_line(
     cancel = server.cli("experiments", "cancel", exp_id)
     assert cancel.returncode == 1 and cancel.stderr.count("\n") == 1
 
+    replicas = server.cli("experiments", "replicas", exp_id)
+    assert replicas.returncode == 0, replicas.stderr
+    assert replicas.stdout.startswith("failed first ")  # then the replica and the reason
+    listed = json.loads(server.cli("experiments", "replicas", exp_id, "--json").stdout)
+    first = [r for r in listed["replicas"] if r["failed_first"]]
+    assert [r["name"] for r in first] == [listed["failed_replica"]]
+    assert first[0]["exit_code"] == 3 and first[0]["reason"] == "exited with code 3"
+    assert listed["failed_replica"] in replicas.stdout
+    metrics = json.loads(server.cli("experiments", "metrics", exp_id, "--json").stdout)
+    assert metrics["experiment_id"] == exp_id and metrics["interval_seconds"] == 5.0
+    assert server.cli("experiments", "metrics", exp_id).returncode == 0
+    unknown = server.cli("experiments", "metrics", exp_id, "--replica", "nope-9")
+    assert unknown.returncode == 1 and "no replica 'nope-9'" in unknown.stderr
+
     again = submitted(server.cli("experiments", "resubmit", exp_id))
     assert again != exp_id
     status = json.loads(server.cli("experiments", "status", again, "--json").stdout)
@@ -291,8 +311,11 @@ def test_unknown_experiment_and_project_are_one_line(server: LiveServer, repo: P
         ["experiments", "status", "00000000-0000-0000-0000-000000000000"],
         ["experiments", "list", "-p", "no-such-project"],
         ["experiments", "submit", "local", "-p", "no-such-project"],
+        ["experiments", "logs", "00000000-0000-0000-0000-000000000000", "--follow"],
+        ["experiments", "logs", "00000000-0000-0000-0000-000000000000", "--download", "x.log"],
     ):
         result = server.cli(*args, cwd=repo)
         assert result.returncode == 1, args
         assert result.stderr.startswith("aichor: error: ") and result.stderr.count("\n") == 1
         assert "not found" in result.stderr
+    assert not (repo / "x.log").exists()

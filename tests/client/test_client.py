@@ -194,3 +194,38 @@ def test_logs_page_and_lists() -> None:
     page = client.read_logs("x", source="worker-0")
     assert (page.lines[0].text, page.next, page.finished) == ("hello", 1, True)
     assert client.list_engines()[0].name == "local"
+
+
+class _DroppedStream(httpx.SyncByteStream):
+    """An SSE body whose connection drops after its first event: a real server cannot be
+    made to drop a connection at a chosen byte, so the mock transport does it."""
+
+    def __init__(self, events: list[bytes], drop: bool) -> None:
+        self.events, self.drop = events, drop
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield from self.events
+        if self.drop:
+            raise httpx.ReadError("connection reset")
+
+
+def test_follow_logs_resumes_from_the_last_event_after_a_dropped_connection() -> None:
+    def event(kind: str, offset: int, texts: list[str]) -> bytes:
+        lines = [["2026-01-01T00:00:00+00:00", "w-0", text] for text in texts]
+        body = {"lines": lines, "next": offset, "finished": kind == "end", "purged_at": None}
+        return f"id: {offset}\nevent: {kind}\ndata: {json.dumps(body)}\n\n".encode()
+
+    seen: list[tuple[str | None, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.headers.get("last-event-id"), request.url.params["after"]))
+        if len(seen) == 1:
+            stream = _DroppedStream([b"retry: 1000\n\n", event("lines", 40, ["a", "b"])], True)
+        else:
+            stream = _DroppedStream([event("lines", 60, ["c"]), event("end", 60, [])], False)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=stream)
+
+    pages = list(client_with(handler).follow_logs("x"))
+    assert [line.text for page in pages for line in page.lines] == ["a", "b", "c"]
+    assert pages[-1].finished and not pages[0].finished
+    assert seen == [("0", "0"), ("40", "40")]

@@ -17,7 +17,8 @@ from aichor.settings import Settings
 
 def test_upgrade_reaches_head_and_is_idempotent(db_settings: Settings, db_engine: Engine) -> None:
     upgrade_database(db_settings)
-    assert current_revision(db_settings) == head_revision() == "0003"
+
+    assert current_revision(db_settings) == head_revision() == "0007_metrics"
 
 
 def test_migrated_schema_matches_the_tables(db_engine: Engine) -> None:

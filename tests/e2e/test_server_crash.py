@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.conftest import tar_of, write_repo
-from tests.pipeline.servers import all_logs, running_server, wait_for
+from tests.pipeline.conftest import write_repo
+from tests.pipeline.servers import all_logs, post_archive, running_server, wait_for
 
 TICKS = 40
 TICKER = f"""\
@@ -19,24 +19,14 @@ for i in range({TICKS}):
 """
 
 
-def _submit(client, repo: Path) -> str:  # type: ignore[no-untyped-def]
-    response = client.post(
-        "/api/projects/default/experiments",
-        data={"manifest_path": "aichor/manifest.yaml"},
-        files={"archive": ("source.tar.gz", tar_of(repo), "application/gzip")},
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_sigkill_during_running(kind: str, tmp_path: Path) -> None:
     ticker, quick = tmp_path / "ticker", tmp_path / "quick"
     write_repo(ticker, command="python ticker.py", cpus=2, files={"ticker.py": TICKER})
     write_repo(quick, command="python -c \"print('queued one ran')\"", cpus=1)
     with running_server(kind, tmp_path / "home") as (server, client):
-        running = _submit(client, ticker)
-        queued = _submit(client, quick)
+        running = post_archive(client, ticker)
+        queued = post_archive(client, quick)
         wait_for(
             client, running, lambda e: any(t.startswith("tick") for t in all_logs(client, e["id"]))
         )

@@ -85,3 +85,21 @@ def test_logs_are_readable_from_the_files_by_a_later_engine(engine: LocalEngine)
     assert store.count("a") == 11
     assert store.read("a")[0].timestamp.tzinfo is not None
     assert store.read("a")[0].timestamp.astimezone(UTC) == store.read("a")[0].timestamp
+
+
+_PROGRESS = """
+import sys
+sys.stdout.write("10%\\r50%\\r100%\\n")
+sys.stdout.write("done\\n")
+"""
+
+
+def test_a_carriage_return_stays_inside_its_line(engine: LocalEngine) -> None:
+    """A progress bar's `\\r` does not split a line into two records for any reader."""
+    name = unique("progress")
+    engine.submit(workload(name, task("a", py(_PROGRESS))))
+    engine.wait(name, timeout=60)
+    # The engine's own notes (e.g. about memory limits) may come first.
+    assert [line.text for line in engine.logs(name, "a")][-2:] == ["10% 50% 100%", "done"]
+    stored = [line.text for line in engine.read_log(name).lines() if line.source == "a"]
+    assert stored[-2:] == ["10% 50% 100%", "done"]

@@ -94,3 +94,15 @@ def test_submit_is_idempotent_and_unknown_names_are_not_found(engine: LocalEngin
     assert [line.text for line in engine.logs(name, "r")] == ["once"]
     with pytest.raises(NotFound):
         engine.observe("no-such-workload")
+
+
+def test_a_replica_killed_by_a_signal_says_which(engine: LocalEngine) -> None:
+    """`kill -9` on itself (what the OOM killer does) is reported as such, not as `code 137`."""
+    name = unique("sig")
+    engine.submit(workload(name, task("oom", "kill -9 $$"), task("ok", "sleep 30")))
+    outcome = engine.wait(name, timeout=60)
+    assert outcome.failed_replica == "oom" and outcome.exit_code == 137
+    reasons = {s.name: s.reason for s in engine.observe(name)}
+    assert reasons["oom"] == "killed by SIGKILL (exit code 137, out of memory?)"
+    assert (reasons["ok"] or "").startswith("stopped")
+    assert_no_process_left(name)

@@ -18,6 +18,8 @@ from aichor.db.session import Engine, Session, session
 from aichor.lifecycle import TERMINAL_EXPERIMENT, ExperimentStatus
 from aichor.pipeline.reconciler import Reconciler, Timing
 from aichor.pipeline.work import context_for
+from aichor.schemas.experiments import ExperimentView
+from aichor.services import experiments
 from aichor.services.access import ORG_ADMIN, Actor
 from aichor.settings import Settings
 from tests.db.databases import db, db_engine, db_settings  # noqa: F401
@@ -108,6 +110,28 @@ def tar_of(folder: Path) -> bytes:
             if ".git" not in path.relative_to(folder).parts:
                 tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
     return buffer.getvalue()
+
+
+def submit_archive(world: World, db: Session, repo: Path) -> ExperimentView:  # noqa: F811
+    """Submit the repository's files as an archive to the `demo` project
+    (manifest at `aichor/manifest.yaml`), as `aichor submit` from a working copy does."""
+    return experiments.submit_local(
+        db,
+        world.actor,
+        settings=world.settings,
+        project="demo",
+        archive=tar_of(repo),
+        manifest_path="aichor/manifest.yaml",
+    )
+
+
+def run_archive(world: World, db: Session, db_engine: Engine, repo: Path) -> str:  # noqa: F811
+    """Submit the repository as an archive and drive the pipeline until the experiment ends;
+    the session is expired so it reads the end state. Returns the experiment id."""
+    view = submit_archive(world, db, repo)
+    drive(db_engine, world.settings, view.id)
+    db.expire_all()
+    return view.id
 
 
 def reconciler_for(db_engine: Engine, settings: Settings) -> Reconciler:  # noqa: F811

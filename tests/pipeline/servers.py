@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from aichor.db.session import make_engine
 from aichor.settings import Settings
+from tests.pipeline.conftest import tar_of
 
 POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -63,6 +64,18 @@ def login(client: httpx.Client) -> None:
     )
     response.raise_for_status()
     client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+
+
+def post_archive(client: httpx.Client, repo: Path) -> str:
+    """Submit the repository's files as an archive to the `default` project through the API
+    (manifest at `aichor/manifest.yaml`); the new experiment's id."""
+    response = client.post(
+        "/api/projects/default/experiments",
+        data={"manifest_path": "aichor/manifest.yaml"},
+        files={"archive": ("source.tar.gz", tar_of(repo), "application/gzip")},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
 
 
 def wait_for(

@@ -9,24 +9,16 @@ from pathlib import Path
 from aichor.db import tables
 from aichor.db.session import Engine, Session, session
 from aichor.lifecycle import ExperimentStatus, Step
-from aichor.pipeline import claim, queue
+from aichor.pipeline import claim, queue, transitions
 from aichor.services import experiments
-from tests.pipeline.conftest import World, tar_of, write_repo
+from tests.pipeline.conftest import World, submit_archive, write_repo
 
 LEASE = timedelta(seconds=30)
 
 
 def _submit(world: World, db: Session, repo: Path, cpus: float) -> str:
     write_repo(repo, cpus=cpus)
-    view = experiments.submit_local(
-        db,
-        world.actor,
-        settings=world.settings,
-        project="demo",
-        archive=tar_of(repo),
-        manifest_path="aichor/manifest.yaml",
-    )
-    return view.id
+    return submit_archive(world, db, repo).id
 
 
 def test_queue_admits_whole_gangs_in_order(
@@ -80,3 +72,27 @@ def test_dead_workers_claims_are_freed(
         assert claim.release_dead_claims(s) == 1
     with session(db_engine) as s:
         assert claim.claim_next(s, claim.worker_id(0), tables.utcnow(), LEASE) == experiment_id
+
+
+def test_a_finished_experiment_is_never_claimed_again(
+    world: World, db: Session, db_engine: Engine, tmp_path: Path
+) -> None:
+    """Two workers read the same due candidate; the first finishes it (which clears its lease)
+    before the second's compare-and-set: the second must not own a finished experiment."""
+    experiment_id = _submit(world, db, tmp_path / "a", 0.25)
+    with session(db_engine) as s:
+        queue.admit(s, world.engine.id)
+    now = tables.utcnow()
+    with session(db_engine) as s:
+        assert claim.claim_next(s, "host:1:1:0", now, LEASE) == experiment_id
+    with session(db_engine) as s:
+        row = s.get(tables.Experiment, experiment_id)
+        assert row is not None
+        transitions.finish(s, row, ExperimentStatus.FAILED, "exit code 3")
+    with session(db_engine) as s:
+        assert not claim.take(s, experiment_id, "host:2:2:0", now, LEASE)
+        assert claim.claim_next(s, "host:2:2:0", now, LEASE) is None
+    with session(db_engine) as s:
+        row = s.get(tables.Experiment, experiment_id)
+        assert row is not None
+        assert (row.claimed_by, row.failure_reason) == (None, "exit code 3")

@@ -10,7 +10,8 @@ from aichor.db.session import Engine, Session
 from aichor.errors import InvalidInput
 from aichor.lifecycle import ExperimentStatus
 from aichor.services import experiments
-from tests.pipeline.conftest import World, drive, tar_of, write_repo
+from aichor.services import logs as logs_service
+from tests.pipeline.conftest import World, drive, submit_archive, write_repo
 
 
 def _steps(view) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -39,10 +40,10 @@ def test_commit_runs_every_step(
     assert done.status == ExperimentStatus.SUCCEEDED, done
     assert set(_steps(done).values()) == {"Succeeded"}
     assert done.operator == "jobset" and done.replicas
-    logs = experiments.read_logs(db, world.actor, view.id, settings=world.settings)
+    logs = logs_service.read_logs(db, world.actor, view.id, settings=world.settings)
     assert "hello from aichor" in [line.text for line in logs.lines]
     assert logs.finished
-    build_log = experiments.read_logs(
+    build_log = logs_service.read_logs(
         db, world.actor, view.id, settings=world.settings, source="Building"
     )
     assert build_log.lines
@@ -52,20 +53,13 @@ def test_archive_runs_every_step(
     world: World, db: Session, db_engine: Engine, tmp_path: Path
 ) -> None:
     write_repo(tmp_path / "repo", command="python -c \"print('from the archive')\"")
-    view = experiments.submit_local(
-        db,
-        world.actor,
-        settings=world.settings,
-        project="demo",
-        archive=tar_of(tmp_path / "repo"),
-        manifest_path="aichor/manifest.yaml",
-    )
+    view = submit_archive(world, db, tmp_path / "repo")
     assert view.requested.cpus == 0.25
     drive(db_engine, world.settings, view.id)
     db.expire_all()
     done = experiments.get_experiment(db, world.actor, view.id)
     assert done.status == ExperimentStatus.SUCCEEDED, done
-    logs = experiments.read_logs(db, world.actor, view.id, settings=world.settings)
+    logs = logs_service.read_logs(db, world.actor, view.id, settings=world.settings)
     assert "from the archive" in [line.text for line in logs.lines]
 
 
@@ -90,13 +84,6 @@ def test_missing_manifest_fails_at_cloning(
 def test_engine_too_small_rejected_at_submit(world: World, db: Session, tmp_path: Path) -> None:
     write_repo(tmp_path / "repo", count=3, cpus=1)
     with pytest.raises(InvalidInput, match=r"needs 3 CPUs \(engine has 2\)"):
-        experiments.submit_local(
-            db,
-            world.actor,
-            settings=world.settings,
-            project="demo",
-            archive=tar_of(tmp_path / "repo"),
-            manifest_path="aichor/manifest.yaml",
-        )
+        submit_archive(world, db, tmp_path / "repo")
     db.rollback()
     assert experiments.list_experiments(db, world.actor, project="demo").items == []

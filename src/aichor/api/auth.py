@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from aichor.api.deps import CSRF_COOKIE, SESSION_COOKIE, AppSettings, CurrentActor, DbSession
+from aichor.api.deps import (
+    AppSettings,
+    CurrentActor,
+    DbSession,
+    clear_session_cookies,
+    set_session_cookies,
+)
 from aichor.schemas.accounts import LoginRequest, LoginView, MeView, SessionView
 from aichor.services import accounts, auth, tokens
 
@@ -21,18 +27,11 @@ def start_session(
     body: LoginRequest, db: DbSession, settings: AppSettings, response: Response
 ) -> SessionView:
     started = auth.login_for_session(db, request=body, settings=settings)
-    secure = settings.public_url.startswith("https://")
-    max_age = settings.session_hours * 3600
-    response.set_cookie(
-        SESSION_COOKIE,
-        started.session_token,
-        max_age=max_age,
-        httponly=True,
-        secure=secure,
-        samesite="lax",
-    )
-    response.set_cookie(
-        CSRF_COOKIE, started.view.csrf_token, max_age=max_age, secure=secure, samesite="lax"
+    set_session_cookies(
+        response,
+        session_token=started.session_token,
+        csrf_token=started.view.csrf_token,
+        settings=settings,
     )
     return started.view
 
@@ -40,8 +39,7 @@ def start_session(
 @router.post("/auth/logout", status_code=204)
 def logout(db: DbSession, actor: CurrentActor, response: Response) -> None:
     tokens.logout(db, actor)
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+    clear_session_cookies(response)
 
 
 @router.get("/me")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from aichor.db.session import Session, session
@@ -28,6 +28,9 @@ from aichor.settings import Settings
 SESSION_COOKIE = "aichor_session"
 CSRF_COOKIE = "aichor_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+ANGULAR_CSRF_HEADER = "X-XSRF-TOKEN"
+"""Where Angular apps (TensorBoard behind the proxy) echo the `XSRF-TOKEN` cookie."""
+ANGULAR_CSRF_COOKIE = "XSRF-TOKEN"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
 
@@ -57,11 +60,29 @@ def current_actor(request: Request, db: DbSession, settings: AppSettings) -> Act
         raise Unauthorized("not logged in: send a bearer token or log in")
     actor = tokens.authenticate(db, token=cookie, kind=tokens.SESSION)
     if request.method not in SAFE_METHODS:
-        tokens.check_csrf(settings.secret(), cookie, request.headers.get(CSRF_HEADER))
+        presented = request.headers.get(CSRF_HEADER) or request.headers.get(ANGULAR_CSRF_HEADER)
+        tokens.check_csrf(settings.secret(), cookie, presented)
     return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def set_session_cookies(
+    response: Response, *, session_token: str, csrf_token: str, settings: Settings
+) -> None:
+    """The browser session (http-only) and its CSRF token (readable by the page's script)."""
+    secure = settings.public_url.startswith("https://")
+    max_age = settings.session_hours * 3600
+    response.set_cookie(
+        SESSION_COOKIE, session_token, max_age=max_age, httponly=True, secure=secure, samesite="lax"
+    )
+    response.set_cookie(CSRF_COOKIE, csrf_token, max_age=max_age, secure=secure, samesite="lax")
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
 
 
 class UnitOfWork:

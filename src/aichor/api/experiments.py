@@ -1,5 +1,6 @@
 """/api/projects/{project}/experiments and /api/experiments/{id}: submit, list, read, cancel,
-resubmit, logs. Thin: parse, one service call, the schema back."""
+resubmit, logs (a page, a live SSE stream, a download). Thin: parse, one service call, the
+schema back."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -15,7 +17,7 @@ from aichor.api.deps import AppSettings, CurrentActor, DbSession, UnitOfWork
 from aichor.db.session import Session
 from aichor.errors import InvalidInput
 from aichor.schemas.experiments import ExperimentPage, ExperimentView, LogPage, SubmitCommit
-from aichor.services import experiments
+from aichor.services import experiments, logs
 from aichor.services.access import Actor
 from aichor.settings import Settings
 
@@ -105,6 +107,7 @@ async def list_experiments(
     status: str | None = None,
     user: str | None = None,
     branch: str | None = None,
+    engine: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Response:
@@ -120,6 +123,7 @@ async def list_experiments(
             status=status,
             user=user,
             branch=branch,
+            engine=engine,
             limit=limit,
             cursor=cursor,
         )
@@ -154,9 +158,50 @@ def read_logs(
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> LogPage:
-    return experiments.read_logs(
+    return logs.read_logs(
         db, actor, experiment_id, settings=settings, source=source, after=after, limit=limit
     )
+
+
+@router.get("/api/experiments/{experiment_id}/logs/stream")
+def stream_logs(
+    experiment_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+    source: str | None = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+) -> StreamingResponse:
+    """Server-Sent Events; `Last-Event-ID` (a reconnecting EventSource) wins over `after`."""
+    stream = logs.open_stream(
+        db,
+        actor,
+        experiment_id,
+        settings=settings,
+        source=source,
+        after=after if last_event_id is None else last_event_id,
+    )
+    return StreamingResponse(stream.events(), media_type="text/event-stream", headers=_SSE)
+
+
+@router.get("/api/experiments/{experiment_id}/logs/download")
+def download_logs(
+    experiment_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    settings: AppSettings,
+    source: str | None = None,
+) -> StreamingResponse:
+    file = logs.download_logs(db, actor, experiment_id, settings=settings, source=source)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{file.filename}"',
+        "Content-Length": str(file.size),
+    }
+    return StreamingResponse(file.chunks, media_type="text/plain; charset=utf-8", headers=headers)
+
+
+_SSE = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def _text(value: object) -> str:

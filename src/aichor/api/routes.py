@@ -11,7 +11,21 @@ import importlib.util
 
 from fastapi import APIRouter
 
-from aichor.api import audit, auth, engines, invitations, projects, tokens, usage, users, variables
+from aichor.api import (
+    audit,
+    auth,
+    dashboards,
+    engines,
+    invitations,
+    projects,
+    storage,
+    telemetry,
+    tokens,
+    usage,
+    users,
+    variables,
+    webhooks,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -20,9 +34,13 @@ ROUTERS: list[APIRouter] = [
     users.router,
     projects.router,
     variables.router,
+    storage.router,
     engines.router,
     usage.router,
     audit.router,
+    telemetry.router,
+    dashboards.router,
+    webhooks.router,
 ]
 
 OPTIONAL_MODULES = ("aichor.api.experiments",)

@@ -1,4 +1,5 @@
-"""/api/usage and /api/organisation/prices: usage and cost (FinOps and Organization Admins)."""
+"""/api/usage, /api/organisation/prices and /api/organisation/log-retention: usage and cost
+(FinOps and Organization Admins), how long logs are kept (Organization Admins)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from aichor.api.deps import CurrentActor, DbSession
+from aichor.schemas.experiments import LogRetention
 from aichor.schemas.usage import GroupBy, Prices, UsageView
-from aichor.services import usage
+from aichor.services import log_retention, usage
 
 router = APIRouter(prefix="/api", tags=["usage"])
 
@@ -42,3 +44,13 @@ def read_prices(db: DbSession, actor: CurrentActor) -> Prices:
 @router.put("/organisation/prices")
 def set_prices(body: Prices, db: DbSession, actor: CurrentActor) -> Prices:
     return usage.set_prices(db, actor, prices=body)
+
+
+@router.get("/organisation/log-retention")
+def read_log_retention(db: DbSession, actor: CurrentActor) -> LogRetention:
+    return log_retention.get_retention(db, actor)
+
+
+@router.put("/organisation/log-retention")
+def set_log_retention(body: LogRetention, db: DbSession, actor: CurrentActor) -> LogRetention:
+    return log_retention.set_retention(db, actor, retention=body)

@@ -18,6 +18,8 @@ from aichor.cli import (
     manifest_commands,
     run_command,
     server_commands,
+    storage_commands,
+    vcs_commands,
 )
 from aichor.cli.output import run_guarded
 
@@ -40,7 +42,9 @@ app.add_typer(admin_commands.projects_app, name="projects")
 app.add_typer(admin_commands.engines_app, name="engines")
 app.add_typer(admin_commands.variables_app, name="variables")
 app.add_typer(admin_commands.users_app, name="users")
+app.add_typer(storage_commands.app, name="storage")
 app.add_typer(local_repo.app, name="local-repo")
+app.add_typer(vcs_commands.app, name="vcs")
 app.command(name="demo")(demo_command.demo)
 
 

@@ -176,6 +176,25 @@ def projects_remove_member(project: Annotated[str, typer.Argument()], user_id: s
     typer.echo(f"user {user_id} removed from project {project}")
 
 
+@projects_app.command("webhook")
+def projects_webhook(
+    project: Annotated[str, typer.Argument()],
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Make a new secret; the old one stops working.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The webhook URL of each provider and the secret to paste into it (Organization Admins)."""
+    with make_client() as client:
+        view = client.webhook(project, rotate=rotate)
+    if as_json:
+        typer.echo(view.model_dump_json(indent=2))
+        return
+    typer.echo(f"secret: {view.secret}")
+    for provider, url in view.urls.items():
+        typer.echo(f"{provider:<10} {url}")
+
+
 # -- engines ---------------------------------------------------------------------------------
 _ENGINE_COLUMNS = ("id", "name", "kind", "cpus", "memory_gib", "gpus")
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from aichor.client import Client
-    from aichor.client.views import ExperimentSummary, ExperimentView, LogPage
+    from aichor.client.views import ExperimentSummary, ExperimentView, LogPage, ReplicaView
 
 POLL_SECONDS = 0.5
 _STATUS_STYLE = {
@@ -90,12 +90,14 @@ def steps_table(exp: ExperimentView) -> Table:
     return table
 
 
-def replicas_table(exp: ExperimentView) -> Table:
+def replicas_table(replicas: list[ReplicaView]) -> Table:
+    """State, exit code, restarts and reason of each replica; the one that failed first is
+    marked `(failed first)`."""
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
     _columns(table, ("REPLICA", "TYPE", "STATUS", "EXIT", "RESTARTS", "REASON"), "REASON")
-    for rep in exp.replicas:
+    for rep in replicas:
         exit_code = "-" if rep.exit_code is None else str(rep.exit_code)
         table.add_row(
             rep.name,
@@ -103,7 +105,7 @@ def replicas_table(exp: ExperimentView) -> Table:
             _styled(rep.status),
             exit_code,
             str(rep.restarts),
-            rep.reason or "",
+            f"{rep.reason} [red](failed first)[/red]" if rep.failed_first else rep.reason or "",
         )
     return table
 
@@ -127,9 +129,17 @@ def describe(exp: ExperimentView) -> None:
         out.print(f"message {exp.message}")
     if exp.failure_reason:
         out.print(f"[red]failure[/red] {exp.failure_reason}")
+    if exp.failed_replica:
+        out.print(f"[red]failed first[/red] {exp.failed_replica}")
+    for label, path in (
+        ("tensorboard", exp.tensorboard_url),
+        ("ray dashboard", exp.ray_dashboard_url),
+    ):
+        if path:
+            out.print(f"{label} {path}")
     out.print(steps_table(exp))
     if exp.replicas:
-        out.print(replicas_table(exp))
+        out.print(replicas_table(exp.replicas))
 
 
 def watch(
@@ -178,29 +188,25 @@ def raise_for_outcome(exp: ExperimentView) -> None:
     raise ExperimentFailed(f"experiment {exp.id} Failed: {reason}", exit_code=exp.exit_code or 1)
 
 
-def print_logs(
-    client: Client,
-    experiment_id: str,
-    *,
-    source: str | None,
-    follow: bool,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """Print every log line from the start; with `follow`, keep going until the source ends."""
+def print_logs(client: Client, experiment_id: str, *, source: str | None, follow: bool) -> None:
+    """Print every log line from the start; with `follow`, stream new ones (SSE) to the end."""
+    if follow:
+        for page in client.follow_logs(experiment_id, source=source):
+            _write_page(page, prefix=source is None)
+        return
     after = 0
     while True:
-        page = client.read_logs(experiment_id, source=source, after=after)
+        page = client.read_logs(experiment_id, source=source, after=after, limit=10_000)
         _write_page(page, prefix=source is None)
-        moved = page.next != after
-        after = page.next
-        if page.lines and moved:
-            continue  # more may be waiting: read again at once
-        if not follow or page.finished:
+        if not page.lines:
             return
-        sleep(POLL_SECONDS)
+        after = page.next
 
 
 def _write_page(page: LogPage, *, prefix: bool) -> None:
+    if page.purged_at is not None:
+        when = page.purged_at.strftime("%Y-%m-%d %H:%M UTC")
+        typer.echo(f"the logs were purged on {when} (the organisation's log retention)", err=True)
     for line in page.lines:
         text = f"[{line.source}] {line.text}" if prefix and line.source else line.text
         sys.stdout.write(text.rstrip("\n") + "\n")

@@ -1,5 +1,6 @@
-"""`aichor experiments …`: submit (local archive or commit SHA), list, status, step, logs, cancel,
-resubmit. Each command parses, makes one client call and renders (experiment_view.py).
+"""`aichor experiments …`: submit (a local archive or a commit SHA), list, status, step,
+replicas, metrics, logs, cancel, resubmit. Each command parses, makes one client call and
+renders (experiment_view.py).
 
 The client (httpx) and the archiver (tarfile) are imported by the commands that use them, so
 that `import aichor.cli` stays fast for `aichor run`.
@@ -191,6 +192,43 @@ def step(experiment_id: IdArg, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def replicas(experiment_id: IdArg, as_json: JsonOpt = False) -> None:
+    """Each replica's state, exit code, restarts and reason; which one failed first."""
+    with make_client() as client:
+        listed = client.list_replicas(experiment_id)
+    if as_json:
+        _emit(listed.model_dump(mode="json"))
+        return
+    out = experiment_view.console()
+    if listed.failed_replica:
+        out.print(f"[red]failed first[/red] {listed.failed_replica}: {listed.failure_reason}")
+    out.print(experiment_view.replicas_table(listed.replicas))
+
+
+@app.command()
+def metrics(
+    experiment_id: IdArg,
+    replica: Annotated[
+        str | None, typer.Option("--replica", "-r", help="Only this replica.")
+    ] = None,
+    points: Annotated[
+        int | None, typer.Option("--points", min=1, help="Downsample to N points per replica.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """CPU (cores), memory and GPU use of each replica: the latest sample, mean and peak."""
+    from aichor.cli.telemetry_view import metrics_table
+
+    with make_client() as client:
+        name = _replica_name(client, experiment_id, replica) if replica else None
+        view = client.read_metrics(experiment_id, replica=name, points=points)
+    if as_json:
+        _emit(view.model_dump(mode="json"))
+    else:
+        experiment_view.console().print(metrics_table(view))
+
+
+@app.command()
 def logs(
     experiment_id: IdArg,
     follow: Annotated[
@@ -202,13 +240,29 @@ def logs(
     step_name: Annotated[
         str | None, typer.Option("--step", "-s", help="A step's log (Cloning, Building, …).")
     ] = None,
+    download: Annotated[
+        Path | None,
+        typer.Option("--download", "-o", help="Save the whole log to this file instead."),
+    ] = None,
 ) -> None:
     """Print the experiment's logs: every replica interleaved, or one replica's or step's."""
     if replica and step_name:
         raise InvalidInput("--replica and --step are exclusive", field="--step")
+    if download and follow:
+        raise InvalidInput("--download and --follow are exclusive", field="--download")
     with make_client() as client:
         source = _replica_name(client, experiment_id, replica) if replica else step_name
-        experiment_view.print_logs(client, experiment_id, source=source, follow=follow)
+        if download is None:
+            experiment_view.print_logs(client, experiment_id, source=source, follow=follow)
+            return
+        partial = download.with_name(f".{download.name}.part")
+        try:
+            with partial.open("wb") as target:
+                size = client.download_logs(experiment_id, target, source=source)
+            partial.replace(download)
+        finally:
+            partial.unlink(missing_ok=True)  # an error leaves no half-written file behind
+        typer.echo(f"saved {size} bytes to {download}", err=True)
 
 
 def _replica_name(client: Client, experiment_id: str, replica: str) -> str:

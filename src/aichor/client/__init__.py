@@ -9,14 +9,23 @@ May import: httpx, pydantic, aichor.errors, aichor.schemas.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import IO, Any, TypeVar
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote
 
-import httpx
-from pydantic import BaseModel, TypeAdapter
-
+from aichor.client import sse
+from aichor.client.transport import (
+    STREAM_TIMEOUT,
+    TIMEOUT,
+    ServerUnreachable,
+    Transport,
+    error_from_response,
+)
 from aichor.client.views import (
+    AccessKeyCreated,
     EngineView,
     ExperimentPage,
     ExperimentView,
@@ -24,46 +33,25 @@ from aichor.client.views import (
     InvitationView,
     LoginView,
     LogPage,
+    LogRetention,
+    MetricsView,
     MeView,
+    ObjectView,
     ProjectView,
+    ReplicaListView,
+    StorageView,
     TokenCreated,
     TokenView,
     UserView,
     VariableView,
+    WebhookView,
 )
-from aichor.errors import HTTP_STATUS, AichorError, InvalidInput, Unauthorized
 
 __all__ = ["Client", "ServerUnreachable", "error_from_response"]
 
 
-class ServerUnreachable(AichorError):
-    """The server did not answer at all (refused, timed out, bad address)."""
-
-
-_T = TypeVar("_T", bound=BaseModel)
-_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-
-
-class Client:
-    """A session with one aichor server; `token` is the bearer API token (None before login)."""
-
-    def __init__(
-        self, url: str, token: str | None = None, *, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self.url = url.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=_TIMEOUT, transport=transport
-        )
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+class Client(Transport):
+    """A session with one aichor server, one method per route (see `Transport` for errors)."""
 
     # -- auth and tokens ------------------------------------------------------------------
     def login(self, email: str, password: str, organisation: str | None = None) -> LoginView:
@@ -136,6 +124,14 @@ class Client:
 
     def delete_variable(self, project: str, variable_id: str) -> None:
         self._call("DELETE", f"/api/projects/{project}/variables/{variable_id}")
+
+    def webhook(self, project: str, *, rotate: bool = False) -> WebhookView:
+        """The project's webhook URLs and secret; `rotate` makes a new secret first."""
+        if rotate:
+            response = self._call("POST", f"/api/projects/{project}/webhook/rotate")
+        else:
+            response = self._call("GET", f"/api/projects/{project}/webhook")
+        return self._parse(WebhookView, response)
 
     # -- engines ----------------------------------------------------------------------------
     def list_engines(self) -> list[EngineView]:
@@ -235,81 +231,110 @@ class Client:
         response = self._call("GET", f"/api/experiments/{experiment_id}/logs", params=params)
         return self._parse(LogPage, response)
 
-    # -- transport ------------------------------------------------------------------------------
-    def _call(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        with self._reachable():
-            response = self._http.request(method, path, params=query, **kwargs)
-        if response.is_error:
-            raise error_from_response(response)
-        return response
+    def list_replicas(self, experiment_id: str) -> ReplicaListView:
+        response = self._call("GET", f"/api/experiments/{experiment_id}/replicas")
+        return self._parse(ReplicaListView, response)
 
-    @contextmanager
-    def _reachable(self) -> Iterator[None]:
-        try:
-            yield
-        except httpx.TimeoutException:
-            raise ServerUnreachable(
-                f"the aichor server at {self.url} did not answer in time"
-            ) from None
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.UnsupportedProtocol) as exc:
-            raise ServerUnreachable(
-                f"cannot reach the aichor server at {self.url}: is `aichor server` running?"
-            ) from exc
+    def read_metrics(
+        self, experiment_id: str, *, replica: str | None = None, points: int | None = None
+    ) -> MetricsView:
+        params = {"replica": replica, "points": points}
+        response = self._call("GET", f"/api/experiments/{experiment_id}/metrics", params=params)
+        return self._parse(MetricsView, response)
 
-    @staticmethod
-    def _parse(shape: type[_T], response: httpx.Response) -> _T:
-        return shape.model_validate(_json(response))
+    # -- storage ---------------------------------------------------------------------------------
+    def get_storage(self, project: str) -> StorageView:
+        return self._parse(StorageView, self._call("GET", f"/api/projects/{project}/storage"))
 
-    @staticmethod
-    def _parse_list(shape: type[_T], response: httpx.Response) -> list[_T]:
-        payload = _json(response)
-        if isinstance(payload, dict) and isinstance(payload.get("items"), list):
-            payload = payload["items"]  # a paginated list answers {items, next_cursor}
-        return TypeAdapter(list[shape]).validate_python(payload)  # type: ignore[valid-type]
+    def issue_storage_key(self, project: str) -> AccessKeyCreated:
+        response = self._call("POST", f"/api/projects/{project}/storage/keys")
+        return self._parse(AccessKeyCreated, response)
+
+    def list_objects(self, project: str, bucket: str, prefix: str = "") -> list[ObjectView]:
+        path = f"/api/projects/{project}/storage/objects/{quote(bucket, safe='')}"
+        return self._parse_list(ObjectView, self._call("GET", path, params={"prefix": prefix}))
+
+    def upload_object(self, project: str, bucket: str, key: str, source: Path) -> ObjectView:
+        """Send a local file as the object's content; httpx streams it from disk."""
+        with source.open("rb") as handle:
+            response = self._call(
+                "PUT", _object_path(project, bucket, key), content=_file_chunks(handle)
+            )
+        return self._parse(ObjectView, response)
+
+    def download_object(self, project: str, bucket: str, key: str, target: Path) -> int:
+        """Stream the object into `target` (replaced whole once complete); bytes written."""
+        partial = target.with_name(f".{target.name}.part")
+        with self._reachable(), self._http.stream("GET", _object_path(project, bucket, key)) as r:
+            if r.is_error:
+                r.read()
+                raise error_from_response(r)
+            size = 0
+            with partial.open("wb") as handle:
+                for chunk in r.iter_bytes():
+                    handle.write(chunk)
+                    size += len(chunk)
+        os.replace(partial, target)
+        return size
+
+    def delete_object(self, project: str, bucket: str, key: str) -> None:
+        self._call("DELETE", _object_path(project, bucket, key))
+
+    def follow_logs(
+        self, experiment_id: str, *, source: str | None = None, after: int = 0, retries: int = 5
+    ) -> Iterator[LogPage]:
+        """Pages of new lines as the server streams them (SSE), until the experiment ended.
+
+        A dropped connection is resumed from the last event's offset (`Last-Event-ID`), so no
+        line is missed or repeated; the last page has `finished` set.
+        """
+        position, failures = after, 0
+        path = f"/api/experiments/{experiment_id}/logs/stream"
+        while True:
+            headers = {"Last-Event-ID": str(position), "Accept": "text/event-stream"}
+            params = {"source": source, "after": position}
+            try:
+                with self._stream(path, params, headers, STREAM_TIMEOUT) as response:
+                    for event in sse.parse(response.iter_lines()):
+                        page, failures = sse.log_page(event.data), 0
+                        if event.kind == "end":
+                            yield page.model_copy(update={"finished": True})
+                            return
+                        position = page.next
+                        yield page
+            except ServerUnreachable:
+                failures += 1
+                if failures > retries:
+                    raise
+                time.sleep(min(0.2 * 2**failures, 5.0))
+
+    def download_logs(
+        self, experiment_id: str, target: IO[bytes], *, source: str | None = None
+    ) -> int:
+        """Write the whole log of `source` (default: every replica) to `target`; bytes written."""
+        path = f"/api/experiments/{experiment_id}/logs/download"
+        written = 0
+        with self._stream(path, {"source": source}, {}, TIMEOUT) as response:
+            for data in response.iter_bytes():
+                target.write(data)
+                written += len(data)
+        return written
+
+    def get_log_retention(self) -> LogRetention:
+        return self._parse(LogRetention, self._call("GET", "/api/organisation/log-retention"))
+
+    def set_log_retention(self, days: int) -> LogRetention:
+        response = self._call("PUT", "/api/organisation/log-retention", json={"days": days})
+        return self._parse(LogRetention, response)
 
 
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise AichorError(
-            f"the server at {response.request.url} answered {response.status_code} "
-            "with a body that is not JSON"
-        ) from None
+def _object_path(project: str, bucket: str, key: str) -> str:
+    """Each segment percent-encoded, dots too: httpx would resolve `..` before sending, and the
+    server must see the key as typed to refuse it by name."""
+    segments = "/".join(quote(part, safe="").replace(".", "%2E") for part in key.split("/"))
+    return f"/api/projects/{project}/storage/objects/{quote(bucket, safe='')}/{segments}"
 
 
-def error_from_response(response: httpx.Response) -> AichorError:
-    """The server's `{"detail": {"message", "field"}}` (or FastAPI's shapes) → one exception."""
-    message, field = _error_detail(response)
-    status = response.status_code
-    if status in (400, 422):
-        return InvalidInput(message, field=field)
-    if status == 401 and "authorization" in response.request.headers:
-        return Unauthorized(f"{message} (run `aichor login`)")
-    return _ERROR_BY_STATUS.get(status, AichorError)(message)
-
-
-_ERROR_BY_STATUS = {status: error for error, status in HTTP_STATUS.items()}
-
-
-def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
-    fallback = f"{response.status_code} {response.reason_phrase} from {response.request.url.path}"
-    try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
-        return fallback, None
-    if isinstance(detail, dict):
-        message, field = str(detail.get("message") or fallback), detail.get("field")
-    elif isinstance(detail, list) and detail and isinstance(detail[0], dict):
-        # FastAPI's request validation: [{"loc": [...], "msg": ...}, ...]
-        loc = ".".join(str(part) for part in detail[0].get("loc", []) if part != "body")
-        message, field = f"{loc}: {detail[0].get('msg', 'invalid')}", loc or None
-    elif isinstance(detail, str) and detail:
-        message, field = detail, None
-    else:
-        return fallback, None
-    one_line = " ".join(message.split())
-    return one_line, field if isinstance(field, str) else None
+def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    while chunk := handle.read(1 << 20):
+        yield chunk

@@ -23,12 +23,19 @@ from aichor.schemas.experiments import (
     ExperimentView,
     LogLineView,
     LogPage,
+    LogRetention,
     ReplicaView,
     StepView,
 )
 from aichor.schemas.projects import ProjectView, VariableView
+from aichor.schemas.storage import AccessKeyCreated, BucketView, ObjectView, StorageView
+from aichor.schemas.telemetry import MetricsView, ReplicaListView
+from aichor.schemas.webhooks import CommitOutcome, PushResult, WebhookView
 
 __all__ = [
+    "AccessKeyCreated",
+    "BucketView",
+    "CommitOutcome",
     "EngineView",
     "ExperimentPage",
     "ExperimentSummary",
@@ -37,14 +44,21 @@ __all__ = [
     "InvitationView",
     "LogLineView",
     "LogPage",
+    "LogRetention",
     "LoginView",
     "MeView",
+    "MetricsView",
+    "ObjectView",
     "OrganisationRef",
     "ProjectView",
+    "PushResult",
+    "ReplicaListView",
     "ReplicaView",
     "StepView",
+    "StorageView",
     "TokenCreated",
     "TokenView",
     "UserView",
     "VariableView",
+    "WebhookView",
 ]

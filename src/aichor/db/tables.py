@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -70,6 +71,7 @@ class Organisation(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     log_retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    """Logs of experiments that ended longer ago are purged (services.log_retention)."""
     prices: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """{"cpu_hour": 0.05, "memory_gib_hour": 0.005, "gpu_hour": {"<product>": 2.5}}"""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -145,8 +147,31 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(100))
     vcs_provider: Mapped[str] = mapped_column(String(20), default="git")
     repository_url: Mapped[str] = mapped_column(String(500), default="")
-    webhook_secret: Mapped[str] = mapped_column(String(100), default="")
+    webhook_secret: Mapped[str] = mapped_column(Text, default="")
+    """The webhook secret encrypted with `aichor.crypto` (WEBHOOKS); empty until first shown."""
     default_engine_id: Mapped[str | None] = mapped_column(ForeignKey("engine.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectStorage(Base):
+    """A project's two buckets and its S3 access keys (created on first use, see
+    `aichor.storage.records`); the secret is a Fernet token derived from the server's secret."""
+
+    __tablename__ = "project_storage"
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    input_bucket: Mapped[str] = mapped_column(String(63))
+    output_bucket: Mapped[str] = mapped_column(String(63))
+    access_key_id: Mapped[str] = mapped_column(String(40), unique=True)
+    """The workloads' key: injected into every replica, never shown."""
+    secret_key: Mapped[str] = mapped_column(Text)
+    """Fernet token of the secret access key (the pipeline and the S3 endpoint need it)."""
+    user_key_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    """The key issued to members (`aichor storage keys`); its secret is shown once."""
+    user_secret_key: Mapped[str | None] = mapped_column(Text)
+    rotated_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -223,6 +248,8 @@ class Experiment(Base):
         Index("ix_experiment_project_page", "project_id", "created_at", "id"),
         Index("ix_experiment_queue", "engine_id", "status", "priority", "created_at"),
         Index("ix_experiment_due", "status", "current_step", "claim_expires_at"),
+        Index("ux_experiment_trigger", "project_id", "trigger_key", unique=True),
+        Index("ix_experiment_logs_kept", "logs_purged_at", "finished_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
@@ -253,13 +280,34 @@ class Experiment(Base):
     failure_reason: Mapped[str] = mapped_column(Text, default="")
     failed_replica: Mapped[str] = mapped_column(String(200), default="")
     resubmitted_from: Mapped[str | None] = mapped_column(String(36))
+    trigger_key: Mapped[str | None] = mapped_column(String(64))
+    """sha256 of (commit, manifest) for experiments started by a push: one per project."""
+    triggered_by: Mapped[str] = mapped_column(String(20), default="")
+    """The webhook provider (`github`, `git`, ...) that started it; empty when submitted."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    logs_purged_at: Mapped[datetime | None]
+    """When the organisation's log retention deleted this experiment's logs."""
     steps: Mapped[list[ExperimentStep]] = relationship(
         back_populates="experiment", order_by="ExperimentStep.position", cascade="all"
     )
+
+
+class WebhookDelivery(Base):
+    """One push delivery received for a project; a redelivery of the same id is answered from
+    `result` and creates nothing."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (UniqueConstraint("project_id", "provider", "delivery_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ExperimentStep(Base):
@@ -290,6 +338,27 @@ class Replica(Base):
     restarts: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+_ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
+"""An auto-incrementing row id: BIGINT on PostgreSQL, INTEGER (the rowid) on SQLite."""
+
+
+class MetricPoint(Base):
+    """One resource sample of one replica; kept per replica up to `Settings.metrics_max_points`
+    (older points are thinned out, see `aichor.metrics.store`)."""
+
+    __tablename__ = "metric_point"
+    __table_args__ = (Index("ix_metric_point_series", "experiment_id", "replica", "at"),)
+    id: Mapped[int] = mapped_column(_ROW_ID, primary_key=True, autoincrement=True)
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
+    replica: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    cpu: Mapped[float] = mapped_column(Float)
+    """Cores in use (1.0 = one core busy)."""
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    gpu_util: Mapped[float | None] = mapped_column(Float)
+    gpu_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class UsageRecord(Base):

@@ -1,4 +1,5 @@
-"""The Engine interface: where replicas run. Six methods, idempotent on the workload name.
+"""The Engine interface: where replicas run. Six methods, idempotent on the workload name, plus
+`open_shell` (an interactive shell in a running replica, for the dashboard's terminal).
 
 The local engine (real processes) implements it now; Docker and Kubernetes engines later.
 """
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import Protocol
 
 from aichor.lifecycle import ExperimentStatus
-from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
+from aichor.logs.records import LogRecords
+from aichor.replicas import LogLine, MetricSample, ReplicaPlan, ReplicaState
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class BuildRequest:
     dockerfile: Path
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Environment of the build's own commands (the project's build-time variables): a private
+    index's credentials, say. They are also in `build_args`."""
 
 
 @dataclass(frozen=True)
@@ -52,12 +57,22 @@ class RunPolicy:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A host folder every replica sees at `target` (a shared or attached volume)."""
+
+    source: Path
+    target: str
+    """Absolute path inside the replica's file view."""
+
+
+@dataclass(frozen=True)
 class Workload:
     """One experiment's gang, as submitted to an engine."""
 
     plan: ReplicaPlan
     image: ImageRef
     policy: RunPolicy = field(default_factory=RunPolicy)
+    mounts: tuple[Mount, ...] = ()
 
     @property
     def name(self) -> str:
@@ -75,6 +90,22 @@ class RunOutcome:
     """The replica that failed first, when one did."""
 
 
+class Shell(Protocol):
+    """An interactive shell in a replica's environment, behind a pseudo-terminal.
+
+    `fileno` is the terminal's master side (non-blocking): read the shell's output from it,
+    write keystrokes to it. `close` kills the shell and everything it started.
+    """
+
+    def fileno(self) -> int: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def resize(self, rows: int, cols: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Engine(Protocol):
     """Where experiments run. `submit` and `cancel` are idempotent on the workload name."""
 
@@ -86,4 +117,18 @@ class Engine(Protocol):
 
     def logs(self, name: str, replica: str | None = None, after: int = 0) -> list[LogLine]: ...
 
+    def sample(self, name: str) -> list[MetricSample]:
+        """CPU, memory (and GPU where visible) of each running replica, measured now; cheap."""
+        ...
+
+    def read_log(self, name: str, offset: int = 0) -> LogRecords:
+        """Every replica's records from byte `offset` of the engine's interleaved stream, in the
+        log store's format, and the offset after them: the pipeline copies them into
+        `aichor.logs` as they are (decision 110)."""
+        ...
+
     def cancel(self, name: str) -> None: ...
+
+    def open_shell(self, name: str, replica: str) -> Shell:
+        """A shell in `replica`'s environment while it runs; NotFound/Conflict otherwise."""
+        ...

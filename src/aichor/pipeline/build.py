@@ -1,6 +1,8 @@
 """Building: the engine builds the image from the checked-out code; its log is the step's log.
 
-The resulting `ImageRef` is saved as `<workspace>/image.json`, so Submitting (possibly in
+The project's build-time variables are build arguments (the manifest's `builder.buildArgs` win
+on a clash, as `spec.env` wins over runtime variables) and the environment of the build's own
+commands. The resulting `ImageRef` is saved as `<workspace>/image.json`, so Submitting (possibly in
 another worker after a crash) finds it without building again.
 """
 
@@ -21,13 +23,16 @@ def act(job: Job, ctx: Context) -> Result:
     repo_dir = ctx.workspace(job) / "repo"
     if not repo_dir.is_dir():
         raise InvalidInput("the workspace was lost; resubmit the experiment")
+    job.check_variables()
     builder = load_manifest(job.manifest_text, source=job.manifest_path).builder
+    manifest_args = {key: _arg_text(value) for key, value in builder.build_args.items()}
     request = BuildRequest(
         repo_dir=repo_dir,
         context_dir=_inside(repo_dir, builder.context, "builder.context"),
         dockerfile=_inside(repo_dir, builder.dockerfile, "builder.dockerfile"),
-        build_args={key: _arg_text(value) for key, value in builder.build_args.items()},
+        build_args={**job.build_variables, **manifest_args},
         target=builder.target,
+        env=job.build_variables,
     )
     image = ctx.engine.build(request, on_log=ctx.step_log(job, Step.BUILDING))
     save_image(ctx.workspace(job) / "image.json", image)

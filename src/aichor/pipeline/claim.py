@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import psutil
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from aichor import crypto
 from aichor.db import tables
 from aichor.lifecycle import ExperimentStatus, Step, StepStatus
-from aichor.pipeline.work import Job
+from aichor.pipeline.work import Job, JobStorage
+from aichor.settings import Settings
+from aichor.storage import records
 
 ACTIVE = (ExperimentStatus.CREATED, ExperimentStatus.PROCESSING)
 
@@ -34,14 +38,7 @@ def claim_next(session: Session, worker: str, now: datetime, lease: timedelta) -
     """Claim one due experiment; return its id, or None when nothing is due."""
     due = (
         select(tables.Experiment.id)
-        .where(
-            tables.Experiment.status.in_(ACTIVE),
-            tables.Experiment.current_step != Step.WAITING,
-            or_(
-                tables.Experiment.claim_expires_at.is_(None),
-                tables.Experiment.claim_expires_at < now,
-            ),
-        )
+        .where(*_due(now))
         .order_by(tables.Experiment.claim_expires_at.asc().nulls_first())
         .limit(1)
     )
@@ -50,19 +47,36 @@ def claim_next(session: Session, worker: str, now: datetime, lease: timedelta) -
     candidate = session.scalar(due)
     if candidate is None:
         return None
+    return candidate if take(session, candidate, worker, now, lease) else None
+
+
+def take(
+    session: Session, experiment_id: str, worker: str, now: datetime, lease: timedelta
+) -> bool:
+    """The compare-and-set of a claim: True when the row was still due and is now `worker`'s.
+
+    The whole due condition is checked again, not only the lease: on SQLite the candidate is
+    read outside any lock, and another worker may finish the experiment (clearing its lease)
+    in between; a finished experiment must never be claimed again.
+    """
     claimed = session.execute(
         update(tables.Experiment)
-        .where(
-            tables.Experiment.id == candidate,
-            or_(
-                tables.Experiment.claim_expires_at.is_(None),
-                tables.Experiment.claim_expires_at < now,
-            ),
-        )
+        .where(tables.Experiment.id == experiment_id, *_due(now))
         .values(claimed_by=worker, claim_expires_at=now + lease)
         .execution_options(synchronize_session=False)
     )
-    return candidate if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+    return claimed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        tables.Experiment.status.in_(ACTIVE),
+        tables.Experiment.current_step != Step.WAITING,
+        or_(
+            tables.Experiment.claim_expires_at.is_(None),
+            tables.Experiment.claim_expires_at < now,
+        ),
+    )
 
 
 def guard(
@@ -91,17 +105,20 @@ def release(session: Session, experiment: tables.Experiment, due: datetime | Non
     experiment.claim_expires_at = due
 
 
-def load_job(experiment: tables.Experiment, session: Session) -> Job:
+def load_job(
+    experiment: tables.Experiment,
+    session: Session,
+    *,
+    secret: str,
+    settings: Settings | None = None,
+) -> Job:
+    """The claimed experiment as a `Job`; `secret` (the server's key) decrypts variables;
+    with `settings`, the project's storage row is created when missing."""
     project = session.get(tables.Project, experiment.project_id)
     engine = session.get(tables.Engine, experiment.engine_id)
     user = session.get(tables.User, experiment.user_id)
-    variables = session.scalars(
-        select(tables.Variable).where(
-            tables.Variable.project_id == experiment.project_id,
-            tables.Variable.kind == "runtime",
-            tables.Variable.sensitive.is_(False),
-        )
-    ).all()
+    variables = _variables(session, experiment.project_id, secret)
+    storage, storage_secret = _storage(session, settings, project)
     step = Step(experiment.current_step)
     row = next(r for r in experiment.steps if r.step == step)
     return Job(
@@ -123,8 +140,49 @@ def load_job(experiment: tables.Experiment, session: Session) -> Job:
         step=step,
         step_status=StepStatus(row.status),
         cancel_requested=experiment.cancel_requested,
-        variables={v.name: v.value for v in variables},
+        variables=variables.runtime,
+        build_variables=variables.build,
+        secrets=(*variables.secrets, *storage_secret),
+        unreadable=tuple(variables.unreadable),
+        storage=storage,
     )
+
+
+def _storage(
+    session: Session, settings: Settings | None, project: tables.Project | None
+) -> tuple[JobStorage | None, tuple[str, ...]]:
+    """The project's buckets and key, and the key's secret in clear (masked in every line)."""
+    if settings is None or project is None:
+        return None, ()
+    row = records.ensure(session, settings, project)
+    secret = records.credentials(settings, row).secret
+    storage = JobStorage(row.input_bucket, row.output_bucket, row.access_key_id, row.secret_key)
+    return storage, (secret,)
+
+
+@dataclass
+class _ProjectVariables:
+    runtime: dict[str, str] = field(default_factory=dict)
+    build: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+
+def _variables(session: Session, project_id: str, secret: str) -> _ProjectVariables:
+    """Every project variable in clear (sensitive ones decrypted here, never logged)."""
+    found = _ProjectVariables()
+    rows = session.scalars(select(tables.Variable).where(tables.Variable.project_id == project_id))
+    for row in rows:
+        value = row.value
+        if row.sensitive:
+            try:
+                value = crypto.decrypt(secret, row.value)
+            except crypto.InvalidToken:
+                found.unreadable.append(f"{row.kind}:{row.name}")
+                continue
+            found.secrets.append(value)
+        (found.build if row.kind == "build" else found.runtime)[row.name] = value
+    return found
 
 
 def release_dead_claims(session: Session) -> int:

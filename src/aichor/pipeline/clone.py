@@ -21,6 +21,7 @@ from pathlib import Path
 from aichor.errors import InvalidInput
 from aichor.lifecycle import Step, StepStatus
 from aichor.manifest import Manifest, load_manifest
+from aichor.pipeline.submit import plan_gang
 from aichor.pipeline.work import Context, Job, Result
 
 MAX_ARCHIVE_BYTES = 2 * 1024**3
@@ -186,8 +187,17 @@ def act(job: Job, ctx: Context) -> Result:
     text, manifest = clone_commit(
         job.repository_url, job.commit_sha, job.manifest_path, repo_dir, log
     )
+    # Sized now that the manifest is known (an archive was sized at submission): the list
+    # shows what the gang holds, and usage is counted from it.
+    need = plan_gang(manifest, job.id).peak_resources()
     return Result(
         StepStatus.SUCCEEDED,
         f"cloned {job.commit_sha[:12]}",
-        updates={"manifest_text": text, "operator": manifest.spec.operator},
+        updates={
+            "manifest_text": text,
+            "operator": manifest.spec.operator,
+            "requested_cpus": need.cpus,
+            "requested_memory_gib": need.memory_gib,
+            "requested_gpus": need.gpus,
+        },
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from aichor.db import tables
 from aichor.lifecycle import ExperimentStatus, Step
+from aichor.metrics import store as metrics_store
 from aichor.operators.base import short_name
 from aichor.pipeline import claim, transitions
 from aichor.pipeline.work import Result
@@ -19,10 +20,17 @@ from aichor.replicas import ReplicaState
 
 
 def apply_outcome(
-    session: Session, experiment: tables.Experiment, result: Result, due: datetime
+    session: Session,
+    experiment: tables.Experiment,
+    result: Result,
+    due: datetime,
+    *,
+    max_points: int = 2000,
 ) -> bool:
-    """Replica rows; then either release until `due` or finish the experiment. Always False."""
+    """Replica rows and resource samples (at most `max_points` kept per replica); then either
+    release until `due` or finish the experiment. Always False."""
     record_replicas(session, experiment.id, result.replicas)
+    metrics_store.write(session, experiment.id, result.samples, max_points=max_points)
     outcome = result.outcome
     if outcome is None:
         claim.release(session, experiment, due)

@@ -26,8 +26,9 @@ from aichor.lifecycle import ExperimentStatus, Step, StepStatus
 from aichor.operators.base import short_name
 from aichor.pipeline import build, claim, clone, queue, run, submit, transitions
 from aichor.pipeline.outcome import apply_outcome
-from aichor.pipeline.work import Context, Job, Result, context_for
+from aichor.pipeline.work import Context, Job, Result, context_for, masked
 from aichor.settings import Settings
+from aichor.storage.volumes import remove_shared_volume
 
 log = logging.getLogger(__name__)
 STEP_FUNCTIONS: dict[Step, Callable[[Job, Context], Result]] = {
@@ -96,6 +97,7 @@ class Reconciler:
         self.wake()
         for thread in self._threads:
             thread.join(timeout)
+        self.ctx.pump.stop()
         with _running_lock:
             _running.discard(self)
 
@@ -171,11 +173,14 @@ class Reconciler:
             experiment = claim.guard(db, experiment_id, worker, self._until())
             if experiment is None:
                 return None
-            job = claim.load_job(experiment, db)
+            job = claim.load_job(
+                experiment, db, secret=self.ctx.settings.secret(), settings=self.ctx.settings
+            )
             if job.cancel_requested and job.step != Step.RUNNING:
                 if job.step == Step.SUBMITTING:
                     with contextlib.suppress(OSError):
                         self.ctx.engine.cancel(short_name(job.id))
+                    remove_shared_volume(self.ctx.settings, job.id)
                 transitions.finish(db, experiment, ExperimentStatus.CANCELLED, "cancelled")
                 return None
             if job.step_status == StepStatus.INITIALIZE:
@@ -188,12 +193,13 @@ class Reconciler:
         renewer = threading.Thread(target=self._renew, args=(worker, job.id, done), daemon=True)
         renewer.start()
         try:
-            return STEP_FUNCTIONS[job.step](job, self.ctx)
+            return masked(STEP_FUNCTIONS[job.step](job, self.ctx), job)
         except AichorError as error:
-            return Result(StepStatus.FAILED, error.message)
+            return masked(Result(StepStatus.FAILED, error.message), job)
         except Exception as error:
             log.exception("%s %s", job.id, job.step)
-            return Result(StepStatus.FAILED, f"{job.step} failed: {type(error).__name__}: {error}")
+            failure = f"{job.step} failed: {type(error).__name__}: {error}"
+            return masked(Result(StepStatus.FAILED, failure), job)
         finally:
             done.set()
             renewer.join()
@@ -212,7 +218,9 @@ class Reconciler:
             for column, value in result.updates.items():
                 setattr(experiment, column, value)
             if job.step == Step.RUNNING or result.status is None:
-                return apply_outcome(db, experiment, result, self.clock() + self._poll())
+                due = self.clock() + self._poll()
+                limit = self.ctx.settings.metrics_max_points
+                return apply_outcome(db, experiment, result, due, max_points=limit)
             if result.status != StepStatus.SUCCEEDED:
                 failed = (
                     ExperimentStatus.CANCELLED

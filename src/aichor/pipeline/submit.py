@@ -6,17 +6,20 @@ Also used at submit time (services) through `plan_gang`, to size the gang before
 from __future__ import annotations
 
 from aichor import operators
-from aichor.engines.base import RunPolicy, Workload
+from aichor.engines.base import Mount, RunPolicy, Workload
 from aichor.experiment_env import ExperimentFacts, merged_env
 from aichor.lifecycle import StepStatus
 from aichor.manifest import Manifest, Spec, load_manifest
 from aichor.operators.base import Addressing, HostnameAddressing, RunContext, short_name
 from aichor.pipeline.build import load_image
+from aichor.pipeline.locations import bucket_location
 from aichor.pipeline.work import Context, Job, Result
 from aichor.replicas import ReplicaPlan
+from aichor.storage.volumes import remove_shared_volume, volume_mounts
 
 
 def act(job: Job, ctx: Context) -> Result:
+    job.check_variables()
     manifest = load_manifest(job.manifest_text, source=job.manifest_path)
     name = short_name(job.id)
     base_env = merged_env(_facts(job, ctx), job.variables, manifest.spec.env)
@@ -24,7 +27,18 @@ def act(job: Job, ctx: Context) -> Result:
         manifest, job.id, base_env=base_env, addressing=ctx.engine.new_addressing(name)
     )
     image = load_image(ctx.workspace(job) / "image.json")
-    ctx.engine.submit(Workload(plan=plan, image=image, policy=run_policy(manifest.spec)))
+    mounts = volume_mounts(ctx.settings, manifest.spec.storage, job.project_id, job.id)
+    workload = Workload(
+        plan=plan,
+        image=image,
+        policy=run_policy(manifest.spec),
+        mounts=tuple(Mount(source, target) for source, target in mounts),
+    )
+    try:
+        ctx.engine.submit(workload)
+    except BaseException:
+        remove_shared_volume(ctx.settings, job.id)  # the Running step will not remove it
+        raise
     return Result(
         StepStatus.SUCCEEDED,
         f"{len(plan.replicas)} replica(s) submitted to {job.engine_name}",
@@ -66,11 +80,7 @@ def run_policy(spec: Spec) -> RunPolicy:
 
 
 def _facts(job: Job, ctx: Context) -> ExperimentFacts:
-    buckets = ctx.settings.buckets_dir / job.project_name
-    input_dir, output_dir = buckets / "input", buckets / "output"
-    input_dir.mkdir(parents=True, exist_ok=True)
-    for kind in ("output", "tensorboard"):
-        (output_dir / kind / job.id).mkdir(parents=True, exist_ok=True)
+    location = bucket_location(ctx, job)
     return ExperimentFacts(
         experiment_id=job.id,
         project_id=job.project_id,
@@ -81,7 +91,8 @@ def _facts(job: Job, ctx: Context) -> ExperimentFacts:
         user_name=job.user_name,
         user_email=job.user_email,
         cluster_name=job.engine_name,
-        input_path=f"{input_dir}/",
-        output_bucket=f"{output_dir}/",
-        output_bucket_name=f"{job.project_name}-output",
+        input_path=location.input_path,
+        output_bucket=location.output_bucket,
+        output_bucket_name=location.output_bucket_name,
+        s3=location.s3,
     )

@@ -5,14 +5,17 @@ Step functions run with no database session open: they see only these plain valu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aichor.engines.base import RunOutcome
 from aichor.engines.local.detached import DetachedLocalEngine
+from aichor.errors import InvalidInput
 from aichor.lifecycle import Step, StepStatus
+from aichor.logs.redact import Redactor
 from aichor.logs.store import LogStore
-from aichor.replicas import ReplicaState
+from aichor.pipeline.log_copy import LogPump
+from aichor.replicas import MetricSample, ReplicaState
 from aichor.settings import Settings
 
 
@@ -38,8 +41,39 @@ class Job:
     step: Step
     step_status: StepStatus
     cancel_requested: bool
-    variables: dict[str, str] = field(default_factory=dict)
-    """Project runtime variables (non-sensitive ones)."""
+    variables: dict[str, str] = field(default_factory=dict, repr=False)
+    """Project runtime variables, sensitive ones decrypted: never log them."""
+    build_variables: dict[str, str] = field(default_factory=dict, repr=False)
+    """Project build-time variables, sensitive ones decrypted."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The clear values of the sensitive variables: masked in every stored line and message."""
+    unreadable: tuple[str, ...] = ()
+    """Sensitive variables the server's key cannot decrypt (the key changed since they were set)."""
+    storage: JobStorage | None = None
+    """The project's buckets and (encrypted) S3 key; None only for a job loaded without settings."""
+
+    def redactor(self) -> Redactor:
+        return Redactor(self.secrets)
+
+    def check_variables(self) -> None:
+        """InvalidInput naming the variables that cannot be decrypted (Building, Submitting)."""
+        if self.unreadable:
+            raise InvalidInput(
+                f"sensitive variable(s) {', '.join(self.unreadable)} cannot be decrypted: the "
+                "server's secret key changed since they were set; set them again",
+                field="variables",
+            )
+
+
+@dataclass(frozen=True)
+class JobStorage:
+    """A project's bucket names and S3 access key, as `project_storage` holds them."""
+
+    input_bucket: str
+    output_bucket: str
+    access_key_id: str
+    secret_token: str = field(repr=False)
+    """The secret as a Fernet token (`crypto.STORAGE_KEYS`): decrypt, never log."""
 
 
 @dataclass
@@ -52,6 +86,23 @@ class Result:
     """Experiment columns to set (manifest text, operator, workload name, ...)."""
     outcome: RunOutcome | None = None
     replicas: list[ReplicaState] = field(default_factory=list)
+    samples: list[MetricSample] = field(default_factory=list)
+    """Resource samples of the running replicas, taken by the run step."""
+
+
+def masked(result: Result, job: Job) -> Result:
+    """The result with the job's secret values masked in every text it carries to the database
+    (step message, failure reason, replica reasons)."""
+    redactor = job.redactor()
+    if not redactor:
+        return result
+    result.message = redactor.text(result.message)
+    if result.outcome is not None:
+        result.outcome = replace(result.outcome, reason=redactor.text(result.outcome.reason))
+    result.replicas = [
+        replace(r, reason=redactor.text(r.reason)) if r.reason else r for r in result.replicas
+    ]
+    return result
 
 
 @dataclass
@@ -61,27 +112,33 @@ class Context:
     settings: Settings
     engine: DetachedLocalEngine
     logs: LogStore
+    pump: LogPump
+    last_sampled: dict[str, float] = field(default_factory=dict)
+    """Experiment id → `time.monotonic()` of its last resource sample in this process."""
 
     def workspace(self, job: Job) -> Path:
         return self.settings.home / "workspaces" / job.id
 
     def step_log(self, job: Job, step: Step) -> LogWriter:
-        return LogWriter(self.logs, job.id, step)
+        return LogWriter(self.logs, job.id, step, job.redactor())
 
 
 @dataclass(frozen=True)
 class LogWriter:
-    """Appends lines to one step's log."""
+    """Appends lines to one step's log as the step produces them (the build's `on_log`),
+    secret values masked."""
 
     logs: LogStore
     experiment_id: str
     step: Step
+    redactor: Redactor = field(default_factory=lambda: Redactor(()))
 
     def __call__(self, text: str) -> None:
-        self.logs.append(self.experiment_id, self.step, [text])
+        self.logs.append(self.experiment_id, self.step, [self.redactor.text(text)])
 
 
 def context_for(settings: Settings) -> Context:
     """The context of one process: a detached local engine and the log store under home."""
     engine = DetachedLocalEngine(state_dir=settings.runs_dir, cache_dir=settings.cache_dir)
-    return Context(settings=settings, engine=engine, logs=LogStore(settings.home / "logs"))
+    logs = LogStore(settings.logs_dir)
+    return Context(settings=settings, engine=engine, logs=logs, pump=LogPump(engine, logs))

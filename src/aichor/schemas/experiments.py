@@ -30,7 +30,11 @@ class ReplicaView(BaseModel):
     status: str
     exit_code: int | None
     restarts: int
+    """Times the engine restarted this replica (the local engine restarts the whole gang)."""
     reason: str
+    """Why it failed or was stopped, e.g. `exited with code 3`; empty while all is well."""
+    failed_first: bool = False
+    """True for the replica whose failure ended the experiment (`failed_replica`)."""
 
 
 class Requested(BaseModel):
@@ -60,12 +64,22 @@ class ExperimentSummary(BaseModel):
     failure_reason: str
     failed_replica: str
     resubmitted_from: str | None
+    logs_purged_at: datetime | None = None
+    """When the organisation's log retention deleted the logs (None: still kept)."""
     created_at: datetime
     updated_at: datetime
 
 
 class ExperimentView(ExperimentSummary):
     replicas: list[ReplicaView]
+    tensorboard_url: str | None = None
+    """Path of the proxied TensorBoard when the manifest enables it (started on first visit)."""
+    ray_dashboard_url: str | None = None
+    """Path of the proxied Ray dashboard of a running kuberay experiment."""
+    author: str = Field("", description="The commit's git author (the submitter otherwise).")
+    triggered_by: str = Field(
+        "", description="The webhook provider whose push started it; empty when submitted."
+    )
 
 
 class ExperimentPage(BaseModel):
@@ -82,4 +96,12 @@ class LogLineView(BaseModel):
 class LogPage(BaseModel):
     lines: list[LogLineView]
     next: int
+    """Byte offset where the next line of this stream starts: pass it back as `after`."""
     finished: bool
+    purged_at: datetime | None = None
+    """Set when the logs were deleted by the organisation's retention (no lines then)."""
+
+
+class LogRetention(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: int = Field(ge=1, le=3650, description="Days logs are kept after an experiment ends.")

@@ -137,6 +137,20 @@ def can_use_project(session: Session, actor: Actor, project_id: str) -> bool:
     return member is not None
 
 
+def visible_experiment(session: Session, actor: Actor, experiment_id: str) -> tables.Experiment:
+    """The experiment if the actor may see it (its organisation, a project they use), else
+    NotFound, also for another organisation's: what every read of an experiment starts with."""
+    experiment = session.scalars(
+        select(tables.Experiment).where(
+            tables.Experiment.id == experiment_id,
+            tables.Experiment.organisation_id == actor.organisation_id,
+        )
+    ).one_or_none()
+    if experiment is None or not can_use_project(session, actor, experiment.project_id):
+        raise NotFound(f"experiment {experiment_id} not found")
+    return experiment
+
+
 def visible_project_ids(session: Session, actor: Actor) -> Select[str]:
     """A subquery of the ids of the projects the actor may see (for list filters)."""
     if actor.is_org_admin:

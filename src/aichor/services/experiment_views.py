@@ -21,6 +21,8 @@ from aichor.db import tables
 from aichor.errors import InvalidInput
 from aichor.operators.base import short_name
 from aichor.schemas import experiments as schemas
+from aichor.services import dashboards
+from aichor.services.telemetry import replica_views
 
 
 def view_query() -> Select[tables.Experiment, str, str, str]:
@@ -123,16 +125,23 @@ _SUMMARIES = TypeAdapter(list[schemas.ExperimentSummary])
 
 
 def new_view(
-    row: Mapping[str, Any], steps: Sequence[Mapping[str, Any]], project: str, engine: str
+    row: Mapping[str, Any],
+    steps: Sequence[Mapping[str, Any]],
+    project: str,
+    engine: str,
+    email: str,
 ) -> schemas.ExperimentView:
-    """The view of an experiment just inserted, from its row and step rows (no replicas yet)."""
+    """The view of an experiment just inserted, from its row and step rows (no replicas yet);
+    `email` is the submitter's."""
     item = {key: row[key] for key in _SUMMARY_KEYS}
     item.update(
         experiment_id=row["id"],
         short_name=short_name(row["id"]),
         project=project,
         engine=engine,
-        user_email=row["author"],
+        user_email=email,
+        author=row["author"] or email,
+        triggered_by=row["triggered_by"] or "",
         steps=steps,
         requested={
             "cpus": row["requested_cpus"],
@@ -157,17 +166,8 @@ def full_view(
     experiment, project, engine, email = row
     return schemas.ExperimentView(
         **_fields(experiment, project, engine, email),
-        replicas=[
-            schemas.ReplicaView(
-                name=r.name,
-                replica_type=r.replica_type,
-                status=r.status,
-                exit_code=r.exit_code,
-                restarts=r.restarts,
-                reason=r.reason,
-            )
-            for r in sorted(replicas, key=lambda r: r.name)
-        ],
+        replicas=replica_views(list(replicas), experiment.failed_replica),
+        **dashboards.links(experiment),
     )
 
 
@@ -181,6 +181,8 @@ def _fields(
         "project": project,
         "engine": engine,
         "user_email": email,
+        "author": experiment.author or email,
+        "triggered_by": experiment.triggered_by or "",
         "source_kind": experiment.source_kind,
         "commit_sha": experiment.commit_sha,
         "branch": experiment.branch,
@@ -208,6 +210,7 @@ def _fields(
         "failure_reason": experiment.failure_reason,
         "failed_replica": experiment.failed_replica,
         "resubmitted_from": experiment.resubmitted_from,
+        "logs_purged_at": experiment.logs_purged_at,
         "created_at": experiment.created_at,
         "updated_at": experiment.updated_at,
     }

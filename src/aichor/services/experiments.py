@@ -1,4 +1,4 @@
-"""Experiments: submit (commit or archive), list, get, cancel, resubmit, read logs.
+"""Experiments: submit (commit or archive), list, get, cancel, resubmit (logs: services.logs).
 
 Submitting parses the manifest when it is at hand (an archive; a commit's manifest is read at
 Cloning), sizes the gang with the operator's plan against the engine's registered capacity,
@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from aichor.db import tables
 from aichor.errors import Conflict, InvalidInput, NotFound, TooLarge
 from aichor.lifecycle import TERMINAL_EXPERIMENT, ExperimentStatus, Step
-from aichor.logs.store import LogStore
 from aichor.manifest import Manifest, load_manifest
 from aichor.pipeline import clone, reconciler, transitions
 from aichor.pipeline.submit import plan_gang
@@ -42,6 +43,15 @@ from aichor.services.experiment_views import (
 from aichor.settings import Settings
 
 MAX_ARCHIVE_UPLOAD = 512 * 1024**2
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What a push adds to a commit submission: its git author, provider and trigger key."""
+
+    author: str
+    provider: str
+    trigger_key: str
 
 
 def submit_local(
@@ -81,8 +91,12 @@ def submit_commit(
     manifest_path: str = "manifest.yaml",
     message: str | None = None,
     engine: str | None = None,
+    pushed: Pushed | None = None,
 ) -> schemas.ExperimentView:
-    """An experiment from a commit of the project's repository (its manifest read at Cloning)."""
+    """An experiment from a commit of the project's repository (its manifest read at Cloning).
+
+    `pushed` (from `services.triggers`) records the git author and the provider; a second
+    experiment for the same trigger key raises IntegrityError (at its INSERT)."""
     row, default_engine = get_project_and_default_engine(session, actor, project)
     if not row.repository_url:
         raise InvalidInput(f"project {row.name} has no repository URL", field="project")
@@ -93,50 +107,38 @@ def submit_commit(
         manifest_path=manifest_path,
         message=message or "",
     )
+    if pushed is not None:
+        experiment["author"] = pushed.author
+        experiment["trigger_key"] = pushed.trigger_key
+        experiment["triggered_by"] = pushed.provider
     return _queue(session, actor, experiment, row, engine or default_engine, None)
 
 
 def _new_row(*, source_kind: str, manifest_path: str, **given: Any) -> dict[str, Any]:
-    """Every column of a new experiment row, for one Core INSERT (the same statement each time)."""
-    row: dict[str, Any] = {
+    """Every column of a new experiment row, for one Core INSERT (the same statement each
+    time): each column's scalar default, else NULL, then `given` (known column names only)."""
+    unknown = given.keys() - _EXPERIMENT_DEFAULTS.keys()
+    if unknown:
+        raise KeyError(f"not experiment columns: {sorted(unknown)}")
+    return {
+        **_EXPERIMENT_DEFAULTS,
         "id": tables.new_id(),
-        "organisation_id": None,
-        "project_id": None,
-        "engine_id": None,
-        "user_id": None,
         "source_kind": source_kind,
-        "commit_sha": "",
-        "branch": "",
-        "author": "",
-        "message": "",
-        "archive_key": "",
         "manifest_path": manifest_path,
-        "manifest_text": "",
-        "operator": "",
-        "requested_cpus": 0.0,
-        "requested_memory_gib": 0.0,
-        "requested_gpus": 0,
-        "priority": 0,
-        "status": None,
-        "current_step": None,
-        "workload_name": "",
-        "claimed_by": None,
-        "claim_expires_at": None,
-        "cancel_requested": False,
-        "exit_code": None,
-        "failure_reason": "",
-        "failed_replica": "",
-        "resubmitted_from": None,
-        "created_at": None,
-        "updated_at": None,
-        "started_at": None,
-        "finished_at": None,
+        **given,
     }
-    row.update(given)
-    return row
 
 
-_INSERT_EXPERIMENT = insert(tables.Base.metadata.tables[tables.Experiment.__tablename__])
+_EXPERIMENT_TABLE = tables.Base.metadata.tables[tables.Experiment.__tablename__]
+_EXPERIMENT_DEFAULTS: dict[str, Any] = {
+    column.key: column.default.arg
+    if isinstance(column.default, ScalarElementColumnDefault)
+    else None
+    for column in _EXPERIMENT_TABLE.columns
+}
+
+
+_INSERT_EXPERIMENT = insert(_EXPERIMENT_TABLE)
 _INSERT_STEPS = insert(tables.Base.metadata.tables[tables.ExperimentStep.__tablename__])
 
 
@@ -166,7 +168,7 @@ def _queue(
         project_id=project.id,
         engine_id=engine.id,
         user_id=actor.user_id,
-        author=actor.user.email,
+        author=experiment["author"] or actor.user.email,
         created_at=now,
         updated_at=now,
     )
@@ -180,7 +182,7 @@ def _queue(
     audit.record(session, actor, "experiment.submit", target=experiment["id"])
     session.commit()
     reconciler.wake(queued_on=engine.id)
-    return new_view(experiment, steps, project.name, engine.name)
+    return new_view(experiment, steps, project.name, engine.name, actor.user.email)
 
 
 _DEFAULT_ENGINE = select(tables.Engine).where(
@@ -259,6 +261,7 @@ def list_experiments(
     status: str | None = None,
     user: str | None = None,
     branch: str | None = None,
+    engine: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> schemas.ExperimentPage:
@@ -270,6 +273,8 @@ def list_experiments(
         query = query.where(tables.Experiment.status == status)
     if branch:
         query = query.where(tables.Experiment.branch == branch)
+    if engine:
+        query = query.where((tables.Engine.name == engine) | (tables.Engine.id == engine))
     if user:
         query = query.where((tables.User.email == user.lower()) | (tables.User.id == user))
     if cursor:
@@ -356,31 +361,6 @@ def resubmit_experiment(
         manifest = load_manifest(old.manifest_text, source=old.manifest_path)
     engine = session.get(tables.Engine, old.engine_id)
     return _queue(session, actor, new, project, engine.id if engine else None, manifest)
-
-
-def read_logs(
-    session: Session,
-    actor: Actor,
-    experiment_id: str,
-    *,
-    settings: Settings,
-    source: str | None = None,
-    after: int = 0,
-    limit: int = 1000,
-) -> schemas.LogPage:
-    """Lines of a step (`Building`), a replica, or every replica interleaved (no source)."""
-    experiment = _visible(session, actor, experiment_id)
-    ended = ExperimentStatus(experiment.status) in TERMINAL_EXPERIMENT
-    limit = min(max(limit, 1), 10_000)
-    lines = LogStore(settings.home / "logs").read(experiment.id, source, max(after, 0), limit)
-    return schemas.LogPage(
-        lines=[
-            schemas.LogLineView(timestamp=line.timestamp, source=line.source, text=line.text)
-            for line in lines
-        ],
-        next=max(after, 0) + len(lines),
-        finished=ended and len(lines) < limit,
-    )
 
 
 def _visible(session: Session, actor: Actor, experiment_id: str) -> tables.Experiment:

@@ -1,20 +1,18 @@
 """Project variables, runtime or build-time. Sensitive values are encrypted at rest with a
-Fernet key derived from the server's secret and are never returned; names the platform or an
-operator sets (`aichor.manifest.protected`) are refused.
+Fernet key derived from the server's secret (`aichor.crypto`) and are never returned; names
+the platform or an operator sets (`aichor.manifest.protected`) are refused.
 
 Callers: api/variables.py (members of the project) and the pipeline (`values_for`).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aichor import crypto
 from aichor.db import tables
 from aichor.errors import InvalidInput, NotFound
 from aichor.manifest.protected import is_protected
@@ -23,11 +21,6 @@ from aichor.services import audit
 from aichor.services.access import Actor, get_project
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def fernet(secret: str) -> Fernet:
-    digest = hashlib.sha256(b"aichor variables\x00" + secret.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
 
 
 def variable_view(row: tables.Variable) -> VariableView:
@@ -57,7 +50,7 @@ def set_variable(
     """Create the variable, or replace the value of the one with this kind and name."""
     row = get_project(session, actor, project)
     _check_name(spec.name)
-    value = fernet(secret).encrypt(spec.value.encode()).decode() if spec.sensitive else spec.value
+    value = crypto.encrypt(secret, spec.value) if spec.sensitive else spec.value
     variable = session.scalars(
         select(tables.Variable).where(
             tables.Variable.project_id == row.id,
@@ -115,7 +108,4 @@ def values_for(session: Session, *, project_id: str, kind: str, secret: str) -> 
             tables.Variable.project_id == project_id, tables.Variable.kind == kind
         )
     )
-    box = fernet(secret)
-    return {
-        r.name: box.decrypt(r.value.encode()).decode() if r.sensitive else r.value for r in rows
-    }
+    return {r.name: crypto.decrypt(secret, r.value) if r.sensitive else r.value for r in rows}

@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import threading
@@ -24,24 +25,28 @@ from pathlib import Path
 from aichor.engines.base import BuildRequest, ImageRef, RunOutcome, Workload
 from aichor.engines.local import build as local_build
 from aichor.engines.local.capacity import check_plan, detect_machine
-from aichor.engines.local.log_files import LogStore
+from aichor.engines.local.log_files import LogStore, read_records
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import TOKEN
-from aichor.errors import NotFound
+from aichor.engines.local.sampling import ProcessSampler
+from aichor.engines.local.shell import PtyShell, open_replica_shell
+from aichor.errors import Conflict, NotFound
 from aichor.lifecycle import ExperimentStatus, ReplicaStatus
-from aichor.replicas import LogLine, ReplicaPlan, ReplicaState
+from aichor.logs.records import LogRecords
+from aichor.replicas import LogLine, MetricSample, ReplicaPlan, ReplicaState
 
 _START_TIMEOUT = 60.0
 
 
 class DetachedLocalEngine:
-    """Satisfies `aichor.engines.base.Engine`; adds `outcome` and `forget` for the pipeline."""
+    """Satisfies `aichor.engines.base.Engine`; adds `outcome`, `forget` and `endpoints`."""
 
     def __init__(self, state_dir: Path, cache_dir: Path) -> None:
         self.state_dir = state_dir
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
         self._addressings: dict[str, LoopbackAddressing] = {}
+        self._sampler = ProcessSampler()
 
     def new_addressing(self, name: str) -> LoopbackAddressing:
         """Loopback ports for workload `name`, reserved in this process until `forget(name)`."""
@@ -63,7 +68,12 @@ class DetachedLocalEngine:
             return
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / "workload.tmp"
-        temporary.write_bytes(pickle.dumps(workload))
+        temporary.unlink(missing_ok=True)
+        # Owner-only: the replicas' environment holds the project's decrypted sensitive variables.
+        with os.fdopen(
+            os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
+        ) as out:
+            out.write(pickle.dumps(workload))
         os.replace(temporary, folder / "workload.pickle")
         (folder / "supervisor.json").unlink(missing_ok=True)
         env = {k: v for k, v in os.environ.items() if k != TOKEN}
@@ -105,9 +115,46 @@ class DetachedLocalEngine:
         finally:
             store.close()
 
+    def sample(self, name: str) -> list[MetricSample]:
+        """Resource use of each running replica (its pid from the supervisor's `pids` file)."""
+        running = {s.name for s in self.observe(name) if s.status == ReplicaStatus.RUNNING}
+        path = self._folder(name) / "pids"
+        if not running or not path.is_file():
+            return []
+        leaders: dict[str, int] = {}
+        for line in path.read_text().splitlines():  # `<pid> <replica> attempt=<n>`, in order
+            pid, _, rest = line.partition(" ")
+            replica = rest.partition(" ")[0]
+            if pid.isdigit() and replica in running:
+                leaders[replica] = int(pid)  # a later attempt's line replaces an earlier one
+        return self._sampler.sample(name, leaders)
+
+    def endpoints(self, name: str) -> dict[str, str]:
+        """Web endpoints the running workload serves (`ray-dashboard`), none once it ended."""
+        folder = self._folder(name)
+        path = folder / "endpoints.json"
+        if not path.is_file() or (folder / "outcome.json").exists():
+            return {}
+        found = json.loads(path.read_text())
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def read_log(self, name: str, offset: int = 0) -> LogRecords:
+        """Every replica's records (interleaved, arrival order) from byte `offset` of the stream."""
+        return read_records(self._folder(name) / "logs", offset)
+
+    def delete_logs(self, name: str) -> None:
+        """Remove the workload's log files (retention); the run folder's other files stay."""
+        shutil.rmtree(self._folder(name) / "logs", ignore_errors=True)
+
     def cancel(self, name: str) -> None:
         """Ask the supervisor to stop the gang gracefully; idempotent."""
         (self._folder(name) / "cancel").touch()
+
+    def open_shell(self, name: str, replica: str) -> PtyShell:
+        """A shell in the running replica (its environment, files and working directory)."""
+        if not self.alive(name):
+            raise Conflict(f"workload {name} is not running")
+        return open_replica_shell(self._folder(name), replica)
 
     def outcome(self, name: str) -> RunOutcome | None:
         """How the workload ended, or None while its supervisor still runs."""
@@ -145,6 +192,7 @@ class DetachedLocalEngine:
             addressing = self._addressings.pop(name, None)
         if addressing is not None:
             addressing.release()
+        self._sampler.forget(name)
 
     def _folder(self, name: str) -> Path:
         if "/" in name or name.startswith("."):

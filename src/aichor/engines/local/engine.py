@@ -17,12 +17,15 @@ from aichor.engines.base import BuildRequest, ImageRef, RunOutcome, Workload
 from aichor.engines.local import build as local_build
 from aichor.engines.local import ray_nodes, sandbox
 from aichor.engines.local.capacity import Machine, Shares, check_plan, detect_machine
-from aichor.engines.local.log_files import LogStore
+from aichor.engines.local.log_files import LogStore, read_records
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import Reaper
+from aichor.engines.local.sampling import ProcessSampler
+from aichor.engines.local.shell import PtyShell, open_replica_shell
 from aichor.engines.local.supervisor import Supervisor
 from aichor.errors import NotFound
-from aichor.replicas import LogLine, ReplicaKind, ReplicaPlan, ReplicaState
+from aichor.logs.records import LogRecords
+from aichor.replicas import LogLine, MetricSample, ReplicaKind, ReplicaPlan, ReplicaState
 
 
 class LocalEngine:
@@ -39,6 +42,7 @@ class LocalEngine:
         self._reaper: Reaper | None = None
         self._supervisors: dict[str, Supervisor] = {}
         self._addressings: weakref.WeakSet[LoopbackAddressing] = weakref.WeakSet()
+        self._sampler = ProcessSampler()
 
     def new_addressing(self) -> LoopbackAddressing:
         """127.0.0.1 and ports reserved for one experiment (released when it ends)."""
@@ -93,6 +97,10 @@ class LocalEngine:
             raise NotFound(f"no workload named {name} on this engine")
         return LogStore(folder).read(replica, after)
 
+    def read_log(self, name: str, offset: int = 0) -> LogRecords:
+        """Every replica's records (interleaved, arrival order) from byte `offset` of the stream."""
+        return read_records(self.state_dir / name / "logs", offset)
+
     def follow(self, name: str, after: int = 0, poll: float = 0.05) -> Iterator[LogLine]:
         """Every line from `after` on, as it arrives, until the workload has finished."""
         supervisor = self._supervisor(name)
@@ -106,9 +114,22 @@ class LocalEngine:
             if not lines:
                 supervisor.logs.wait_beyond(after, timeout=poll)
 
+    def sample(self, name: str) -> list[MetricSample]:
+        """CPU, memory (and GPU with NVML) of each running replica's process tree."""
+        supervisor = self._supervisor(name)
+        if supervisor.done:
+            self._sampler.forget(name)
+            return []
+        return self._sampler.sample(name, supervisor.leaders())
+
     def cancel(self, name: str) -> None:
         """Shutdown command, SIGTERM, then SIGKILL after the grace period; idempotent."""
         self._supervisor(name).cancel()
+
+    def open_shell(self, name: str, replica: str) -> PtyShell:
+        """A shell in the running replica (its environment, files and working directory)."""
+        self._supervisor(name)
+        return open_replica_shell(self.state_dir / name, replica)
 
     def wait(self, name: str, timeout: float | None = None) -> RunOutcome:
         """The outcome; raises TimeoutError if the workload is still running after `timeout`."""

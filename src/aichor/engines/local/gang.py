@@ -23,7 +23,7 @@ from aichor.engines.local.log_files import LogStore
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.processes import ReplicaProcess, kill_tree, run_bounded, terminate
 from aichor.engines.local.reaper import TOKEN, Reaper
-from aichor.engines.local.success import GangEnd, decide
+from aichor.engines.local.success import GangEnd, decide, exit_reason
 from aichor.lifecycle import ExperimentStatus, ReplicaStatus
 from aichor.replicas import ReplicaKind, ReplicaSpec, ReplicaState
 
@@ -129,10 +129,10 @@ class Gang:
         key = f"{self.parts.token}/{self.plan.workload_name}/{name}/{record.restarts}"
         try:
             record.process = ReplicaProcess(
-                sandbox.wrap_command(self.parts.workload.image, argv),
+                sandbox.wrap_command(self.parts.workload.image, argv, self.parts.workload.mounts),
                 env,
                 key=key,
-                on_line=lambda text: self._line(name, text),
+                on_lines=lambda texts: self._lines(name, texts),
                 on_exit=lambda code: self.post("exit", name, code),
                 cores=share.cores,
             )
@@ -145,6 +145,8 @@ class Gang:
         self.parts.reaper.watch_session(record.process.pid)
         with (self.parts.folder / "pids").open("a") as pids:
             pids.write(f"{record.process.pid} {name} attempt={record.restarts}\n")
+        if spec.kind == ReplicaKind.RAY_HEAD and spec.ray is not None:
+            ray_nodes.write_endpoints(self.parts.folder, spec.ray)
 
     def _share_for(self, spec: ReplicaSpec) -> Share:
         if spec.kind == ReplicaKind.RAY_DRIVER:
@@ -178,9 +180,9 @@ class Gang:
     def _replica_note(self, name: str) -> Callable[[str], None]:
         return lambda text: self.note(f"{name}: {text}")
 
-    def _line(self, name: str, text: str) -> None:
-        self.parts.logs.write(name, text)
-        if ray_nodes.READY_MARKER in text and name not in self._ready:
+    def _lines(self, name: str, texts: list[str]) -> None:
+        self.parts.logs.write_many(name, texts)
+        if name not in self._ready and any(ray_nodes.READY_MARKER in text for text in texts):
             self.post("ready", name)
 
     # -- watching ---------------------------------------------------------------------------
@@ -229,7 +231,7 @@ class Gang:
         record.status = ReplicaStatus.SUCCEEDED if code == 0 else ReplicaStatus.FAILED
         if code != 0 or record.spec.kind in _NODE_KINDS:
             record.status = ReplicaStatus.FAILED
-            record.reason = f"exited with code {code}"
+            record.reason = exit_reason(code)
             return decide(self.plan, self.parts.records, failed=name)
         if record.spec.kind == ReplicaKind.TASK:
             self._running[record.spec.job] -= 1
@@ -283,9 +285,10 @@ class Gang:
         if graceful and command:
             self.note(f"{name}: running the shutdown command")
             env = self._environment(record.spec, record.share or Share(None, ()))
-            argv = sandbox.wrap_command(self.parts.workload.image, list(command))
+            workload = self.parts.workload
+            argv = sandbox.wrap_command(workload.image, list(command), workload.mounts)
             timeout = deadline - time.monotonic()
-            code = run_bounded(argv, env, timeout=timeout, on_line=lambda t: self._line(name, t))
+            code = run_bounded(argv, env, timeout=timeout, on_lines=lambda t: self._lines(name, t))
             if code is None:
                 self.note(f"{name}: shutdown command still running at the end of the grace period")
         node = record.spec.kind in _NODE_KINDS

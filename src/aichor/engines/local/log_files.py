@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from aichor.logs.records import LogRecords, parse_record
 from aichor.replicas import LogLine
 
 ALL = "all"
@@ -42,14 +43,19 @@ class LogStore:
 
     def write(self, source: str, text: str, when: datetime | None = None) -> None:
         """Append one line from `source` (a replica name or `aichor`)."""
-        stamp = (when or datetime.now(UTC)).isoformat()
-        clean = text.replace("\n", " ")
-        record = f"{stamp}\t{source}\t{clean}\n".encode(errors="replace")
+        self.write_many(source, [text], when)
+
+    def write_many(self, source: str, texts: list[str], when: datetime | None = None) -> None:
+        """Append lines read together from `source`: one stamp, one write per file."""
+        if not texts:
+            return
+        prefix = f"{(when or datetime.now(UTC)).isoformat()}\t{source}\t"
+        records = [f"{prefix}{_one_line(text)}\n".encode(errors="replace") for text in texts]
         with self._lock:
             if self._closed:
                 return
             for stream in (_file_stem(source), ALL):
-                self._append(stream, record)
+                self._append(stream, records)
             self._lock.notify_all()
 
     def wait_beyond(self, count: int, timeout: float) -> None:
@@ -70,7 +76,7 @@ class LogStore:
         with (self.folder / f"{stream}.log").open("rb") as handle:
             handle.seek(start)
             data = handle.read(end - start)
-        return [_parse(raw) for raw in data.decode(errors="replace").splitlines()]
+        return [parse_record(raw) for raw in data.decode(errors="replace").splitlines()]
 
     def count(self, source: str | None = None) -> int:
         stream = ALL if source is None else _file_stem(source)
@@ -85,7 +91,7 @@ class LogStore:
                 handle.close()
             self._files.clear()
 
-    def _append(self, stream: str, record: bytes) -> None:
+    def _append(self, stream: str, records: list[bytes]) -> None:
         handle = self._files.get(stream)
         if handle is None:
             # buffering=0: every write is a syscall, so nothing sits in a Python buffer on a crash.
@@ -93,9 +99,12 @@ class LogStore:
             self._files[stream] = handle
             self._offsets.setdefault(stream, array("q"))
             self._ends.setdefault(stream, handle.seek(0, 2))
-        self._offsets[stream].append(self._ends[stream])
-        handle.write(record)
-        self._ends[stream] += len(record)
+        offsets, end = self._offsets[stream], self._ends[stream]
+        for record in records:
+            offsets.append(end)
+            end += len(record)
+        handle.write(b"".join(records))
+        self._ends[stream] = end
 
     def _index_existing(self, path: Path) -> None:
         """Rebuild the offset index of a file written by an earlier process."""
@@ -110,15 +119,33 @@ class LogStore:
         self._ends[path.stem] = position
 
 
+def read_records(folder: Path, offset: int, max_bytes: int = 1 << 20) -> LogRecords:
+    """Complete records of the interleaved stream from byte `offset` (about `max_bytes`).
+
+    The pipeline copies with it: a seek and one read, however long the log already is, and
+    the bytes as they are (the files are already in the log store's record format).
+    """
+    try:
+        handle = (folder / f"{ALL}.log").open("rb")
+    except FileNotFoundError:
+        return LogRecords(b"", offset)
+    with handle:
+        handle.seek(offset)
+        data = handle.read(max_bytes)
+    end = data.rfind(b"\n") + 1
+    if end == 0 and len(data) == max_bytes:  # one line longer than max_bytes: take it whole
+        return read_records(folder, offset, max_bytes * 4)
+    return LogRecords(data[:end], offset + end)
+
+
 def _file_stem(source: str) -> str:
     stem = _UNSAFE.sub("_", source)
     return f"{stem}_" if stem == ALL else stem
 
 
-def _parse(raw: str) -> LogLine:
-    stamp, source, text = [*raw.split("\t", 2), "", ""][:3]
-    try:
-        when = datetime.fromisoformat(stamp)
-    except ValueError:
-        when = datetime.now(UTC)
-    return LogLine(timestamp=when, source=source, text=text)
+def _one_line(text: str) -> str:
+    """A carriage return (progress bars) would split the record for readers that split lines
+    on it, so it becomes a space, as `aichor.logs.records.format_record` does."""
+    if "\n" in text or "\r" in text:
+        return text.replace("\n", " ").replace("\r", " ")
+    return text

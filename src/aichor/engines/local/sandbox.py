@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from aichor.engines.base import ImageRef
+from aichor.engines.base import ImageRef, Mount
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Taken from the caller when set: who and where the user is, and the terminal.
@@ -39,10 +39,17 @@ def image_environment(image: ImageRef) -> dict[str, str]:
     return env
 
 
-def wrap_command(image: ImageRef, argv: Sequence[str]) -> list[str]:
-    """The argv to exec so that `argv` runs in the image's file view (unchanged without a root)."""
+def wrap_command(image: ImageRef, argv: Sequence[str], mounts: Sequence[Mount] = ()) -> list[str]:
+    """The argv to exec so that `argv` runs in the image's file view (unchanged without a root),
+    with each of `mounts` bound at its target."""
     if image.root is None:
         return list(argv)
     # The entry module mounts a tmpfs here, inside its own namespace only.
     Path(f"{str(image.root).rstrip('/')}.mnt").mkdir(exist_ok=True)
-    return [sys.executable, "-S", "-I", str(_ENTER), str(image.root), image.workdir, "--", *argv]
+    binds = [part for m in mounts for part in ("--bind", f"{m.source}={m.target}")]
+    return [
+        *(sys.executable, "-S", "-I", str(_ENTER), str(image.root), image.workdir),
+        *binds,
+        "--",
+        *argv,
+    ]

@@ -1,11 +1,14 @@
-"""Enter an image's file tree, then exec a command: `sandbox_enter.py ROOT WORKDIR -- argv…`.
+"""Enter an image's file tree, then exec a command:
+`sandbox_enter.py ROOT WORKDIR [--bind SRC=DST]... -- argv…`.
 
 Run by path (`python -S -I …/sandbox_enter.py`, built by `sandbox.wrap_command`) on the hot path
 of every replica start, so it imports only os, sys and ctypes. On Linux it makes a private mount
 namespace (plus a user namespace when not root), builds a tmpfs root holding bind mounts of the
 host's top-level entries, puts each of the image's top-level directories (e.g. /app) on top as an
 overlay whose writes go to memory (the cached tree stays pristine, as an image does), chroots
-there and changes to WORKDIR. Without namespaces it runs in ROOT/WORKDIR and says so on stderr.
+there and changes to WORKDIR. Each `--bind` puts a host folder (a shared or attached volume) at
+DST; a host top-level folder holding a DST becomes an overlay, so the mount point is made in
+memory, never on the host. Without namespaces it runs in ROOT/WORKDIR and says so on stderr.
 """
 
 from __future__ import annotations
@@ -25,11 +28,17 @@ SYSTEM = frozenset({"proc", "sys", "dev", "run"})
 
 
 def main(args: list[str]) -> None:
-    root, workdir, separator, *argv = args
-    if separator != "--" or not argv:
-        sys.exit("usage: sandbox_enter.py ROOT WORKDIR -- COMMAND...")
+    root, workdir, *rest = args
+    binds: list[tuple[str, str]] = []
+    while len(rest) >= 2 and rest[0] == "--bind":
+        source, _, target = rest[1].partition("=")
+        binds.append((source, target))
+        rest = rest[2:]
+    if not rest or rest[0] != "--" or len(rest) < 2:
+        sys.exit("usage: sandbox_enter.py ROOT WORKDIR [--bind SRC=DST]... -- COMMAND...")
+    argv = rest[1:]
     try:
-        enter(root, workdir)
+        enter(root, workdir, binds)
     except OSError as error:
         print(
             f"aichor: no private mount namespace ({error}); running in {root}{workdir} — "
@@ -40,7 +49,7 @@ def main(args: list[str]) -> None:
     os.execvp(argv[0], argv)  # noqa: S606 - the replica's argv list, never a shell string
 
 
-def enter(root: str, workdir: str) -> None:
+def enter(root: str, workdir: str, binds: list[tuple[str, str]]) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
     _check(libc.unshare(CLONE_NEWNS | (CLONE_NEWUSER if uid != 0 else 0)), "unshare")
@@ -53,8 +62,15 @@ def enter(root: str, workdir: str) -> None:
     new_root = root.rstrip("/") + ".mnt"
     _mount(libc, "tmpfs", new_root, "tmpfs", 0, "mode=755")
     image_entries = {e for e in os.listdir(root) if os.path.isdir(os.path.join(root, e))}
+    # A host folder holding a mount point becomes an overlay too, so the mount point is made
+    # in memory and never on the host's disk.
+    bind_tops = {target.strip("/").split("/")[0] for _, target in binds} - SYSTEM
+    host_only: set[str] = set()
     for entry in os.scandir("/"):
         if entry.name in image_entries and entry.name not in SYSTEM:
+            continue
+        if entry.name in bind_tops and entry.is_dir(follow_symlinks=False):
+            host_only.add(entry.name)
             continue
         _expose_host_entry(libc, entry, os.path.join(new_root, entry.name))
     scratch = os.path.join(new_root, ".aichor-overlay")
@@ -62,6 +78,10 @@ def enter(root: str, workdir: str) -> None:
     _mount(libc, "tmpfs", scratch, "tmpfs", 0, "mode=700")
     for name in sorted(image_entries - SYSTEM):
         _overlay(libc, os.path.join(root, name), "/" + name, new_root, scratch)
+    for name in sorted(host_only):
+        _overlay(libc, "/" + name, "", new_root, scratch)
+    for source, target in binds:
+        _bind(libc, source, new_root, target)
     # The overlays keep their upper directories alive; the scratch mount need not be visible.
     _check(libc.umount2(scratch.encode(), MNT_DETACH), "umount2")
     os.rmdir(scratch)
@@ -81,13 +101,20 @@ def _expose_host_entry(libc: ctypes.CDLL, entry: os.DirEntry[str], target: str) 
         _mount(libc, entry.path, target, None, MS_BIND)
 
 
+def _bind(libc: ctypes.CDLL, source: str, new_root: str, target: str) -> None:
+    """`source` at `target` inside the new root (a shared or attached volume)."""
+    inside = os.path.join(new_root, target.strip("/"))
+    os.makedirs(inside, exist_ok=True)
+    _mount(libc, source, inside, None, MS_BIND | MS_REC)
+
+
 def _overlay(libc: ctypes.CDLL, image_dir: str, host_dir: str, new_root: str, scratch: str) -> None:
     """The image's directory above the host's (when the host has one), writable in memory."""
     name = os.path.basename(image_dir)
     upper, work = os.path.join(scratch, "u-" + name), os.path.join(scratch, "w-" + name)
     os.mkdir(upper)
     os.mkdir(work)
-    lower = image_dir + (":" + host_dir if os.path.isdir(host_dir) else "")
+    lower = image_dir + (":" + host_dir if host_dir and os.path.isdir(host_dir) else "")
     target = os.path.join(new_root, name)
     os.makedirs(target, exist_ok=True)
     if any(ch in path for path in (image_dir, host_dir) for ch in ":,\\"):

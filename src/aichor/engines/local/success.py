@@ -6,6 +6,8 @@ while it goes on. The first failure ends the attempt (the gang stops the rest).
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,6 +35,17 @@ class _Record(Protocol):
     def status(self) -> ReplicaStatus: ...
     @property
     def exit_code(self) -> int | None: ...
+
+
+def exit_reason(code: int) -> str:
+    """A replica's exit code in words: `exited with code 3`, or the signal that killed it
+    (128 + n, as a container runtime reports it; SIGKILL is often the kernel's OOM killer)."""
+    if code > 128:
+        with contextlib.suppress(ValueError):
+            name = signal.Signals(code - 128).name
+            hint = ", out of memory?" if name == "SIGKILL" else ""
+            return f"killed by {name} (exit code {code}{hint})"
+    return f"exited with code {code}"
 
 
 def decide(

@@ -69,6 +69,15 @@ class Supervisor:
         with self._lock:
             return [record.state() for record in self._records.values()]
 
+    def leaders(self) -> dict[str, int]:
+        """Running replica → the pid leading its session (for resource sampling)."""
+        with self._lock:
+            return {
+                name: record.process.pid
+                for name, record in self._records.items()
+                if record.status == ReplicaStatus.RUNNING and record.process is not None
+            }
+
     def cancel(self) -> None:
         with self._lock:
             self._cancelled = True

@@ -39,9 +39,9 @@ def build_image(
     for note in plan.notes:
         on_log(note)
     packages = _base_packages(plan, on_log)
-    key = environment.environment_key(packages, plan.steps)
+    key = environment.environment_key(packages, plan.steps, env=request.env)
     venv, cached = environment.ensure_environment(
-        key, packages, plan.steps, cache_dir=cache_dir, on_log=on_log
+        key, packages, plan.steps, cache_dir=cache_dir, on_log=on_log, env=request.env
     )
     tree_key = layout.layout_key(plan.copies, plan.workdir, context)
     root, _ = layout.ensure_layout(tree_key, plan.copies, plan.workdir, context=context,

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from aichor.engines.local.build.plan import PythonStep
@@ -43,15 +43,19 @@ def uv_executable() -> str:
     return found
 
 
-def environment_key(bases: Sequence[str], steps: Sequence[PythonStep]) -> str:
-    """Hex digest of everything that decides the environment's contents."""
+def environment_key(
+    bases: Sequence[str], steps: Sequence[PythonStep], *, env: Mapping[str, str] | None = None
+) -> str:
+    """Hex digest of everything that decides the environment's contents (`env`: the build's
+    extra environment, whose UV_* resolution settings win over ours)."""
+    settings = {**os.environ, **(env or {})}
     parts: list[object] = [
         _KEY_VERSION,
         os.path.realpath(sys.executable),
         list(sys.version_info[:3]),
         sys.platform,
         platform.machine(),
-        {name: os.environ.get(name, "") for name in _RESOLUTION_SETTINGS},
+        {name: settings.get(name, "") for name in _RESOLUTION_SETTINGS},
         list(bases),
     ]
     for step in steps:
@@ -70,7 +74,13 @@ def _file_digest(path: Path) -> str:
 
 
 def ensure_environment(
-    key: str, packages: Sequence[str], steps: Sequence[PythonStep], *, cache_dir: Path, on_log: Log
+    key: str,
+    packages: Sequence[str],
+    steps: Sequence[PythonStep],
+    *,
+    cache_dir: Path,
+    on_log: Log,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[Path, bool]:
     """The environment for `key`: reused when complete, else built atomically. (path, cached)."""
     final = cache_dir / "envs" / key[:32]
@@ -80,7 +90,7 @@ def ensure_environment(
     final.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:12]}-", dir=final.parent))
     try:
-        _build(temp, packages, steps, on_log)
+        _build(temp, packages, steps, on_log, env or {})
         (temp / MARKER).write_text(json.dumps({"key": key, "python": sys.executable}))
         try:
             temp.rename(final)
@@ -93,8 +103,14 @@ def ensure_environment(
     return final, False
 
 
-def _build(venv: Path, packages: Sequence[str], steps: Sequence[PythonStep], on_log: Log) -> None:
-    uv = _Uv(venv, on_log)
+def _build(
+    venv: Path,
+    packages: Sequence[str],
+    steps: Sequence[PythonStep],
+    on_log: Log,
+    env: Mapping[str, str],
+) -> None:
+    uv = _Uv(venv, on_log, env)
     on_log(f"creating the environment with {sys.executable} ({platform.python_version()})")
     uv.run(["venv", "--quiet", "--relocatable", "--python", sys.executable, str(venv)])
     for spec in packages:
@@ -187,8 +203,9 @@ def _import_roots(project_dir: Path, image_dir: str) -> list[str]:
 class _Uv:
     """Runs uv against one environment, streaming its output to the build log."""
 
-    def __init__(self, venv: Path, on_log: Log) -> None:
+    def __init__(self, venv: Path, on_log: Log, build_env: Mapping[str, str]) -> None:
         self.venv = venv
+        self.build_env = dict(build_env)
         self.python = venv / "bin" / "python"
         self.on_log = on_log
         self.executable = uv_executable()
@@ -196,7 +213,13 @@ class _Uv:
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PYTHON"}}
-        return {**env, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1", **(extra or {})}
+        return {
+            **env,
+            **self.build_env,
+            "UV_PYTHON_DOWNLOADS": "never",
+            "NO_COLOR": "1",
+            **(extra or {}),
+        }
 
     def pip_install(
         self, args: Sequence[str], *, cwd: Path | None = None, check: bool = True

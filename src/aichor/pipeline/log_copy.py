@@ -1,0 +1,78 @@
+"""Copying replica lines from the engine into the log store, continuously and exactly once.
+
+`LogPump` is one thread per pipeline process. `run.act` registers each running workload on
+every look (`watch`); the pump then copies new engine lines every `PUMP_SECONDS`, so a line
+reaches the store (and its followers) within tens of milliseconds instead of one reconciler
+poll. `run.act` also drains with `copy_lines` before it reports an outcome, so the store holds
+every line before the experiment is marked ended. Both go through the store's compare-and-set
+on the engine offset, so the pump, the reconciler and another worker process never write a
+batch twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from aichor.engines.local.detached import DetachedLocalEngine
+from aichor.logs.redact import Redactor
+from aichor.logs.store import LogStore
+
+log = logging.getLogger(__name__)
+PUMP_SECONDS = 0.02
+
+
+def copy_lines(
+    engine: DetachedLocalEngine,
+    logs: LogStore,
+    experiment_id: str,
+    workload: str,
+    redactor: Redactor,
+) -> int:
+    """Every engine line not yet in the store, in order, secret values masked; the number of
+    lines written."""
+    copied = 0
+    while True:
+        start = logs.engine_position(experiment_id)
+        records = engine.read_log(workload, start)
+        if not records.data:
+            return copied
+        data = redactor.records(records.data)
+        copied += logs.append_records(experiment_id, data, engine=(start, records.next))
+
+
+class LogPump:
+    """A daemon thread copying the lines of every watched workload; `stop()` ends it."""
+
+    def __init__(self, engine: DetachedLocalEngine, logs: LogStore) -> None:
+        self.engine, self.logs = engine, logs
+        self._watched: dict[str, tuple[str, Redactor]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, experiment_id: str, workload: str, redactor: Redactor) -> None:
+        with self._lock:
+            self._watched[experiment_id] = (workload, redactor)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="log-pump", daemon=True)
+                self._thread.start()
+
+    def unwatch(self, experiment_id: str) -> None:
+        with self._lock:
+            self._watched.pop(experiment_id, None)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(PUMP_SECONDS):
+            with self._lock:
+                watched = list(self._watched.items())
+            for experiment_id, (workload, redactor) in watched:
+                try:
+                    copy_lines(self.engine, self.logs, experiment_id, workload, redactor)
+                except Exception:  # one unreadable workload must not stop the others
+                    log.exception("copying the logs of %s", experiment_id)
