@@ -437,13 +437,14 @@ SPREAD = (
     "How much one run says: on this machine (2 vCPUs shared with other work) the CPU one "
     "submission costs varies about twofold from run to run and even between bursts a few "
     "seconds apart (server 3.6–7.7 ms; 3.7–5.5 ms of it user time in one 10-second test), "
-    "so the rate does too. Five runs of the code of decision 081 on 2026-11-30 (the submission "
-    "path identical in all five), PostgreSQL: 223, 154, 198, 170 and 127 submissions/s (median "
-    "170), at load 7.3, 5.2, 3.5, 2.3 and 2.3, server CPU 3.64, 6.43, 3.93, 4.89 and 7.69 ms "
-    "per submission; list p99 (the last four, with the list changes of 081) 38.8, 22.8, 45.7 "
-    "and 27.2 ms. The 200/s target is met only in runs where a submission costs under about "
-    "4 ms of server CPU: one API process is bound by its interpreter lock, and a second one "
-    "measured slower on these 2 cores (decision 081)."
+    "so the rate does too. Six runs of the submission path of decision 081 on 2026-11-30 "
+    "(the last one after merging main, which added about 20 MiB of RSS), PostgreSQL: 223, "
+    "154, 198, 170, 127 and 160 submissions/s (median 165), at load 7.3, 5.2, 3.5, 2.3, 2.3 "
+    "and 2.6, server CPU 3.64, 6.43, 3.93, 4.89, 7.69 and 5.33 ms per submission; list p99 "
+    "(the last five, with the list changes of 081) 38.8, 22.8, 45.7, 27.2 and 36.5 ms. The "
+    "200/s target is met only in runs where a submission costs under about 4 ms of server "
+    "CPU: one API process is bound by its interpreter lock, and a second one measured slower "
+    "on these 2 cores (decision 081)."
 )
 
 
