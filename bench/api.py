@@ -15,7 +15,9 @@ Usage: .venv/bin/python -m bench.api [--submissions N] [--rows N] [--write-docs]
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
+import json
 import os
 import shutil
 import socket
@@ -30,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import psutil
@@ -100,8 +103,8 @@ def start_server(home: Path, url: str, processes: int = 1) -> tuple[subprocess.P
     raise RuntimeError("the server did not start")
 
 
-def rss_mib(process: subprocess.Popen[bytes]) -> float:
-    """The server's resident memory: the process and its API worker processes, if any.
+def api_processes(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """The server process and its API worker processes, if any.
 
     Not the detached supervisors of running experiments, which are the engine's, not ours.
     """
@@ -111,26 +114,84 @@ def rss_mib(process: subprocess.Popen[bytes]) -> float:
         for child in parent.children(recursive=True)
         if "multiprocessing" in " ".join(child.cmdline())
     ]
-    return sum(p.memory_info().rss for p in (parent, *workers)) / 2**20
+    return [parent, *workers]
+
+
+def rss_mib(process: subprocess.Popen[bytes]) -> float:
+    """The server's resident memory: every API process, summed."""
+    return sum(p.memory_info().rss for p in api_processes(process)) / 2**20
+
+
+def multipart_form(archive_bytes: bytes) -> tuple[bytes, str]:
+    """The body and content type of an archive submission (`manifest_path` and `archive`
+    fields, as `aichor experiments submit local` sends them), encoded once."""
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="manifest_path"\r\n\r\n'
+            "manifest.yaml\r\n"
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="archive"; filename="a.tar.gz"\r\n'
+            "Content-Type: application/gzip\r\n\r\n"
+        ).encode()
+        + archive_bytes
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+class Client:
+    """A lean HTTP/1.1 keep-alive client (`http.client`, TCP_NODELAY) for the load generator.
+
+    The client shares the machine's cores with the server and PostgreSQL, so its own CPU per
+    request counts against the server: httpx costs about 1.3 ms of CPU per submission, this
+    about 0.3 ms. Every request is still a complete HTTP request through the real server,
+    and every answer is checked.
+    """
+
+    def __init__(self, base: str, token: str) -> None:
+        url = urlsplit(base)
+        self.connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=60)
+        self.connection.connect()
+        assert self.connection.sock is not None
+        self.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.headers = {"Authorization": token}
+
+    def call(self, method: str, path: str, body: bytes | None = None, **headers: str) -> Any:
+        """The decoded JSON answer; AssertionError unless the status is 200 or 201."""
+        self.connection.request(method, path, body=body, headers={**self.headers, **headers})
+        response = self.connection.getresponse()
+        payload = response.read()
+        assert response.status in (200, 201), (response.status, payload[:300])
+        return json.loads(payload)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+CLIENTS = 8
 
 
 def submit_many(base: str, token: str, count: int, data: bytes) -> float:
-    """Submissions per second over `count` archive uploads from 8 threads."""
+    """Submissions per second over `count` archive uploads from `CLIENTS` threads, each with
+    its own keep-alive connection; every answer is checked for the new experiment's id."""
+    body, content_type = multipart_form(data)
+    path = "/api/projects/default/experiments"
 
     def one(_: int) -> None:
-        with httpx.Client(base_url=base, timeout=60, headers={"Authorization": token}) as client:
-            for _ in range(count // 8):
-                response = client.post(
-                    "/api/projects/default/experiments",
-                    data={"manifest_path": "manifest.yaml"},
-                    files={"archive": ("a.tar.gz", data, "application/gzip")},
-                )
-                response.raise_for_status()
+        client = Client(base, token)
+        try:
+            for _ in range(count // CLIENTS):
+                answer = client.call("POST", path, body, **{"Content-Type": content_type})
+                assert answer["experiment_id"]
+        finally:
+            client.close()
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(one, range(8)))
-    return (count // 8 * 8) / (time.perf_counter() - started)
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(one, range(CLIENTS)))
+    return (count // CLIENTS * CLIENTS) / (time.perf_counter() - started)
 
 
 def bulk_insert(url: str, rows: int) -> None:
@@ -199,24 +260,31 @@ def bulk_insert(url: str, rows: int) -> None:
 
 
 def list_latencies(base: str, token: str, repeats: int) -> list[float]:
-    timings: list[float] = []
-    with httpx.Client(base_url=base, timeout=60, headers={"Authorization": token}) as client:
+    """Seconds per `GET` of the list, from one keep-alive connection, over five variants."""
+    client = Client(base, token)
+    try:
         path = "/api/projects/default/experiments"
-        deep = client.get(path, params={"limit": 200}).json()["next_cursor"]
+        deep = client.call("GET", f"{path}?limit=200")["next_cursor"]
         for _ in range(20):  # walk 4,000 rows in
-            deep = client.get(path, params={"limit": 200, "cursor": deep}).json()["next_cursor"]
-        variants: list[dict[str, Any]] = [
-            {},
-            {"status": "Failed"},
-            {"branch": "branch-7"},
-            {"user": EMAIL},
-            {"cursor": deep},
+            deep = client.call("GET", f"{path}?{urlencode({'limit': 200, 'cursor': deep})}")[
+                "next_cursor"
+            ]
+        variants = [
+            path,
+            f"{path}?status=Failed",
+            f"{path}?branch=branch-7",
+            f"{path}?{urlencode({'user': EMAIL})}",
+            f"{path}?{urlencode({'cursor': deep})}",
         ]
+        timings: list[float] = []
         for n in range(repeats):
             started = time.perf_counter()
-            client.get(path, params=variants[n % len(variants)]).raise_for_status()
+            page = client.call("GET", variants[n % len(variants)])
             timings.append(time.perf_counter() - started)
-    return timings
+            assert page["items"]
+        return timings
+    finally:
+        client.close()
 
 
 def measure(kind: str, submissions: int, rows: int, processes: int) -> dict[str, float]:
@@ -241,10 +309,17 @@ def measure(kind: str, submissions: int, rows: int, processes: int) -> dict[str,
         cores = psutil.cpu_count()
         blocker = submit_many(base, token, 8, archive("sleep 3600", float(cores or 1)))
         del blocker
+        load = os.getloadavg()[0]
+        before = cpu_seconds(server, name)
         rate = submit_many(base, token, submissions, archive("true", 1.0))
+        cpu = {
+            part: (after - before[part]) / submissions * 1000
+            for part, after in cpu_seconds(server, name).items()
+        }
         time.sleep(3)
         tracking = rss_mib(server)
         bulk_insert(url, rows - submissions - 8)
+        list_load = os.getloadavg()[0]
         timings = list_latencies(base, token, 500)
     finally:
         server.terminate()
@@ -257,11 +332,37 @@ def measure(kind: str, submissions: int, rows: int, processes: int) -> dict[str,
     quantiles = statistics.quantiles(timings, n=100)
     return {
         "processes": processes,
+        "load": load,
+        "list_load": list_load,
+        **{f"cpu_{part}": ms for part, ms in cpu.items()},
         "rate": rate,
         "p50": quantiles[49] * 1000,
         "p99": quantiles[98] * 1000,
         "idle": idle,
         "tracking": tracking,
+    }
+
+
+def cpu_seconds(server: subprocess.Popen[bytes], database: str) -> dict[str, float]:
+    """CPU seconds used so far by the server (with its API processes), by the PostgreSQL
+    backends serving its database (0 for SQLite, which runs inside the server) and by this
+    client process."""
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(times.user + times.system)
+
+    backends = [
+        p for p in psutil.process_iter(["cmdline"]) if database in " ".join(p.info["cmdline"] or [])
+    ]
+    me = os.times()
+    return {
+        "server": sum(used(p) for p in api_processes(server)),
+        "postgres": sum(used(p) for p in backends),
+        "client": me.user + me.system,
     }
 
 
@@ -282,20 +383,27 @@ def render(results: dict[str, dict[str, float]], submissions: int, rows: int) ->
         "",
         describe_machine(),
         "",
-        f"{submissions} archive submissions over HTTP from 8 client threads; list latency over "
-        f"500 `GET /api/projects/default/experiments` (first page, status/branch/user filters, "
-        f"a cursor 4,000 rows deep) with {rows:,} experiments; server RSS idle and while "
-        f"tracking {submissions} queued experiments.",
+        f"{submissions} archive submissions over HTTP from {CLIENTS} client threads (each its "
+        "own keep-alive connection, `http.client`: see `Client` in bench/api.py); list latency "
+        f"over 500 `GET /api/projects/default/experiments` from one connection (first page, "
+        f"status/branch/user filters, a cursor 4,000 rows deep) with {rows:,} experiments; "
+        f"server RSS idle and while tracking {submissions} queued experiments. CPU per "
+        "submission: the server's, the PostgreSQL backends' serving its database (SQLite runs "
+        "inside the server) and the bench client's. Load: the 1-minute load average when the "
+        "submissions and when the list requests started (2 cores; other work was running on "
+        "the machine when it is above 2).",
         "",
-        "| database | API processes | submissions/s | list p50 | list p99 | RSS idle | "
-        "RSS with queue |",
-        "|---|---|---|---|---|---|---|",
+        "| database | API processes | submissions/s | CPU ms/submission (server + PostgreSQL + "
+        "client) | list p50 | list p99 | RSS idle | RSS with queue | load |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for kind, r in results.items():
         lines.append(
-            f"| {kind} | {r['processes']:.0f} | {r['rate']:.0f} | {r['p50']:.1f} ms | "
-            f"{r['p99']:.1f} ms | "
-            f"{r['idle']:.0f} MiB | {r['tracking']:.0f} MiB |"
+            f"| {kind} | {r['processes']:.0f} | {r['rate']:.0f} | "
+            f"{r['cpu_server']:.2f} + {r['cpu_postgres']:.2f} + {r['cpu_client']:.2f} | "
+            f"{r['p50']:.1f} ms | {r['p99']:.1f} ms | "
+            f"{r['idle']:.0f} MiB | {r['tracking']:.0f} MiB | "
+            f"{r['load']:.1f} / {r['list_load']:.1f} |"
         )
     lines.append("")
     lines.append("Targets: ≥ 200 submissions/s and list p99 < 50 ms on PostgreSQL; RSS < 300 MB.")
@@ -311,14 +419,32 @@ def render(results: dict[str, dict[str, float]], submissions: int, rows: int) ->
             + ("(met)" if max(rss) * 2**20 < 300e6 else "(missed)"),
         ]
         lines.append(f"PostgreSQL: {'; '.join(verdicts)}.")
-    lines += ["", BEFORE]
+    lines += ["", BEFORE, "", SPREAD]
     return "\n".join(lines) + "\n"
 
 
 BEFORE = (
-    "Before the changes of docs/decisions/080-control-plane-performance.md (same bench, same "
-    "machine, measured while other work ran): SQLite 34 submissions/s, list p50 116 ms / p99 "
-    "708 ms; PostgreSQL 32 submissions/s, p50 31 ms / p99 154 ms; RSS 99–114 MiB."
+    "Earlier measurements of the same bench on this machine, with an httpx client (about 1.4 "
+    "ms of client CPU per submission): before docs/decisions/080-control-plane-performance.md, "
+    "SQLite 34 submissions/s, list p50 116 ms / p99 708 ms, PostgreSQL 32 submissions/s, p50 "
+    "31 ms / p99 154 ms; after 080 (quiet machine), SQLite 53/s, p50 17.5 ms / p99 53.9 ms, "
+    "PostgreSQL 56/s, p50 21.9 ms / p99 53.2 ms, about 9–14 ms of server CPU per submission. "
+    "The changes since are in docs/decisions/081-submission-throughput.md."
+)
+
+
+SPREAD = (
+    "How much one run says: on this machine (2 vCPUs shared with other work) the CPU one "
+    "submission costs varies about twofold from run to run and even between bursts a few "
+    "seconds apart (server 3.6–7.7 ms; 3.7–5.5 ms of it user time in one 10-second test), "
+    "so the rate does too. Six runs of the submission path of decision 081 on 2026-11-30 "
+    "(the last one after merging main, which added about 20 MiB of RSS), PostgreSQL: 223, "
+    "154, 198, 170, 127 and 160 submissions/s (median 165), at load 7.3, 5.2, 3.5, 2.3, 2.3 "
+    "and 2.6, server CPU 3.64, 6.43, 3.93, 4.89, 7.69 and 5.33 ms per submission; list p99 "
+    "(the last five, with the list changes of 081) 38.8, 22.8, 45.7, 27.2 and 36.5 ms. The "
+    "200/s target is met only in runs where a submission costs under about 4 ms of server "
+    "CPU: one API process is bound by its interpreter lock, and a second one measured slower "
+    "on these 2 cores (decision 081)."
 )
 
 

@@ -121,3 +121,17 @@ def test_mutated_examples(data: object) -> None:
 @given(st.text(max_size=200))
 def test_arbitrary_text(text: str) -> None:
     _assert_loads_or_reports(text)
+
+
+def test_a_valid_text_is_parsed_once_and_an_invalid_one_fails_alike_each_time() -> None:
+    text = EXAMPLE_FILES[0].read_text()
+    first = load_manifest(text, source="m.yaml")
+    assert load_manifest(str(text), source="m.yaml") is first  # the same text, parsed once
+    assert load_manifest(text + "\n", source="m.yaml") == first  # other text, same manifest
+    broken = text.replace("kind:", "kind: [", 1)
+    errors = []
+    for _ in range(2):
+        with pytest.raises(ManifestInvalid) as caught:
+            load_manifest(broken, source="m.yaml")
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1] and "m.yaml" in errors[0]

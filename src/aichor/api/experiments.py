@@ -24,14 +24,36 @@ from aichor.settings import Settings
 router = APIRouter(tags=["experiments"])
 
 
-@router.post("/api/projects/{project}/experiments", status_code=201)
-async def submit_experiment(project: str, request: Request) -> ExperimentView:
+SMALL_BODY = 1024 * 1024
+"""A submission body up to this size (by Content-Length) is read before authenticating."""
+
+
+@router.post("/api/projects/{project}/experiments", status_code=201, response_model=ExperimentView)
+async def submit_experiment(project: str, request: Request) -> Response:
     """Multipart (`archive`, `manifest_path`, `message`, `engine`) or JSON `SubmitCommit`.
 
-    Authenticated before the body is read; the session and the caller come from `UnitOfWork`
-    (the equivalent of `DbSession` and `CurrentActor`, in two thread-pool hops).
+    The session and the caller come from `UnitOfWork` (the equivalent of `DbSession` and
+    `CurrentActor`). A small body (nearly every submission) is read first and the rest is one
+    thread-pool hop; anything wrong with it is raised in that hop, after authentication, so a
+    caller without valid credentials still gets 401 first. A large or chunked upload is only
+    read once the caller is authenticated (two hops). The view is sent as its own JSON, like
+    a list page.
     """
     work = UnitOfWork(request)
+    try:
+        view = await _submit(project, request, work)
+    finally:
+        await request.close()  # the uploaded archive's temporary file
+    return Response(view.model_dump_json(), status_code=201, media_type="application/json")
+
+
+async def _submit(project: str, request: Request, work: UnitOfWork) -> ExperimentView:
+    if _small_body(request):
+        try:
+            call = await _submission(project, request, work.settings)
+        except Exception as error:
+            call = partial(_raise, error)
+        return await work.run(call)
     await work.begin()
     try:
         call = await _submission(project, request, work.settings)
@@ -39,6 +61,16 @@ async def submit_experiment(project: str, request: Request) -> ExperimentView:
         await work.fail(error)
         raise
     return await work.finish(call)
+
+
+def _small_body(request: Request) -> bool:
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) <= SMALL_BODY
+
+
+def _raise(error: Exception, _db: Session, _actor: Actor) -> ExperimentView:
+    """The submission's own problem, raised once the caller is authenticated."""
+    raise error
 
 
 async def _submission(
@@ -58,7 +90,13 @@ async def _submission(
             message=_text(form.get("message")),
             engine=_text(form.get("engine")) or None,
         )
-    body = _commit_body(await request.json())
+    try:
+        raw = await request.json()
+    except ValueError as error:
+        raise InvalidInput(
+            "send multipart/form-data with an `archive`, or a JSON SubmitCommit", field="body"
+        ) from error
+    body = _commit_body(raw)
     return partial(experiments.submit_commit, project=project, **body.model_dump())
 
 

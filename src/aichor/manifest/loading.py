@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -11,9 +12,30 @@ from aichor.manifest.issues import ManifestInvalid, ManifestIssue
 from aichor.manifest.schema import Manifest
 from aichor.manifest.yaml_source import parse_yaml
 
+CACHED_TEXT_LIMIT = 64 * 1024
+"""Texts up to this size are remembered once valid (manifests are a few hundred bytes)."""
+
 
 def load_manifest(text: str, *, source: str = "manifest.yaml") -> Manifest:
-    """Parse and validate manifest text; raise `ManifestInvalid` naming file, line and field."""
+    """Parse and validate manifest text; raise `ManifestInvalid` naming file, line and field.
+
+    The same text (from the same file name) is parsed once: the last 128 valid manifests are
+    kept, keyed by their exact text, and handed out shared, which is safe because manifest
+    models are frozen. A submission, its Building and its Submitting steps all read the same
+    text, and a sweep submits one text many times. Invalid text is not remembered (functools'
+    cache keeps no exceptions), so each attempt parses it again and gets the same error.
+    """
+    if len(text) <= CACHED_TEXT_LIMIT:
+        return _load_cached(text, source)
+    return _load(text, source)
+
+
+@functools.lru_cache(maxsize=128)
+def _load_cached(text: str, source: str) -> Manifest:
+    return _load(text, source)
+
+
+def _load(text: str, source: str) -> Manifest:
     document = parse_yaml(text, source)
     if not isinstance(document.data, dict):
         kind = type(document.data).__name__

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,6 +74,8 @@ class Reconciler:
         self._stop = threading.Event()
         self._wake = threading.Condition()
         self._admission = threading.Lock()
+        self._blocked: dict[str, float] = {}
+        """Engine id → when (monotonic) the last look found the head of its queue not fitting."""
         self._threads: list[threading.Thread] = []
 
     def start(self) -> Reconciler:
@@ -98,7 +101,15 @@ class Reconciler:
         with _running_lock:
             _running.discard(self)
 
-    def wake(self) -> None:
+    def wake(self, *, queued_on: str | None = None) -> None:
+        """Wake the idle workers. A submission queued on an engine whose queue head did not fit
+        at the last look, less than a poll interval ago, wakes nobody: it waits behind that
+        head (FIFO within priority), and the next poll looks again anyway. A burst of
+        submissions on a full engine therefore costs no looks at all."""
+        if queued_on is not None:
+            seen = self._blocked.get(queued_on)
+            if seen is not None and time.monotonic() - seen < self.timing.poll_seconds:
+                return
         with self._wake:
             self._wake.notify_all()
 
@@ -131,10 +142,18 @@ class Reconciler:
         try:
             with session(self.db) as db:
                 engines = queue.engines_with_queue(db)
+            for engine_id in set(self._blocked) - set(engines):
+                self._blocked.pop(engine_id, None)
             admitted = 0
             for engine_id in engines:
+                looked_at = time.monotonic()
                 with session(self.db) as db:
-                    admitted += queue.admit(db, engine_id)
+                    now_admitted = queue.admit(db, engine_id)
+                if now_admitted:
+                    self._blocked.pop(engine_id, None)
+                else:
+                    self._blocked[engine_id] = looked_at
+                admitted += now_admitted
             return admitted
         finally:
             self._admission.release()
@@ -232,9 +251,10 @@ def start(settings: Settings, *, timing: Timing = Timing()) -> Reconciler:
     return reconciler.start()
 
 
-def wake() -> None:
-    """Tell this process's workers that something is due (a submit, a cancel)."""
+def wake(*, queued_on: str | None = None) -> None:
+    """Tell this process's workers that something is due: a cancel, or a submission queued on
+    the engine `queued_on` (see `Reconciler.wake`)."""
     with _running_lock:
         running = list(_running)
     for reconciler in running:
-        reconciler.wake()
+        reconciler.wake(queued_on=queued_on)

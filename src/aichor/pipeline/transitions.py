@@ -6,6 +6,9 @@ experiment) and pass the loaded `tables.Experiment`; nothing here commits.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from aichor.db import tables
@@ -24,19 +27,27 @@ class IllegalMove(RuntimeError):
     """A transition the lifecycle table forbids (a bug, never user input)."""
 
 
-def new_steps(experiment: tables.Experiment) -> None:
-    """A fresh experiment: Created, queued in Waiting, every later step Initialize."""
-    experiment.status = ExperimentStatus.CREATED
-    experiment.current_step = Step.WAITING
-    experiment.steps = [
-        tables.ExperimentStep(
-            step=step,
-            position=position,
-            status=StepStatus.RUNNING if step == Step.WAITING else StepStatus.INITIALIZE,
-            started_at=tables.utcnow() if step == Step.WAITING else None,
-        )
+def new_steps(experiment_id: str, now: datetime) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """A fresh experiment: Created, queued in Waiting, every later step Initialize.
+
+    Returns its status columns and its step rows, for the submission's Core INSERTs (no ORM
+    objects: building and flushing them cost more than the rest of a submission).
+    """
+    status = {"status": ExperimentStatus.CREATED.value, "current_step": Step.WAITING.value}
+    steps = [
+        {
+            "id": tables.new_id(),
+            "experiment_id": experiment_id,
+            "step": step.value,
+            "position": position,
+            "status": (StepStatus.RUNNING if step == Step.WAITING else StepStatus.INITIALIZE).value,
+            "message": "",
+            "started_at": now if step == Step.WAITING else None,
+            "finished_at": None,
+        }
         for position, step in enumerate(STEP_ORDER)
     ]
+    return status, steps
 
 
 def advance(

@@ -103,6 +103,32 @@ def get_project(session: Session, actor: Actor, ref: str) -> tables.Project:
     return project
 
 
+_PROJECT_AND_DEFAULT_ENGINE = (
+    select(tables.Project, tables.Engine)
+    .outerjoin(
+        tables.Engine,
+        (tables.Engine.id == tables.Project.default_engine_id)
+        & (tables.Engine.organisation_id == tables.Project.organisation_id),
+    )
+    .where(
+        tables.Project.organisation_id == bindparam("organisation_id"),
+        (tables.Project.id == bindparam("ref")) | (tables.Project.name == bindparam("ref")),
+    )
+)
+
+
+def get_project_and_default_engine(
+    session: Session, actor: Actor, ref: str
+) -> tuple[tables.Project, tables.Engine | None]:
+    """`get_project` and the project's default engine (None without one) in one query: a
+    submission needs both, and a statement costs more than the rows it reads."""
+    params = {"organisation_id": actor.organisation_id, "ref": ref}
+    found = session.execute(_PROJECT_AND_DEFAULT_ENGINE, params).first()
+    if found is None or not can_use_project(session, actor, found[0].id):
+        raise NotFound(f"project {ref} not found")
+    return found[0], found[1]
+
+
 def can_use_project(session: Session, actor: Actor, project_id: str) -> bool:
     """Organization Admins use every project of their organisation; others need membership."""
     if actor.is_org_admin:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from aichor.db import tables
@@ -59,34 +59,36 @@ _PAGE_COLUMNS = (
 )
 
 
+_PAGE = (
+    select(*_PAGE_COLUMNS, tables.Engine.name.label("engine"), tables.User.email)
+    .join(tables.Engine, tables.Engine.id == _E.engine_id)
+    .join(tables.User, tables.User.id == _E.user_id)
+)
+
+
 def page_query() -> Select[*tuple[Any, ...]]:
     """The columns of a list item, with the engine name and the user email (no steps)."""
-    return (
-        select(*_PAGE_COLUMNS, tables.Engine.name.label("engine"), tables.User.email)
-        .join(tables.Engine, tables.Engine.id == _E.engine_id)
-        .join(tables.User, tables.User.id == _E.user_id)
-    )
+    return _PAGE
+
+
+_S = tables.ExperimentStep
+_PAGE_STEPS = (
+    select(_S.experiment_id, _S.step, _S.status, _S.message, _S.started_at, _S.finished_at)
+    .where(_S.experiment_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_S.experiment_id, _S.position)
+)
+"""Built once, with the page's ids bound at execution: a statement with an IN of 50 literal
+values costs more to build than to run."""
 
 
 def page_items(
     session: Session, rows: Sequence[Row[*tuple[Any, ...]]], project: str
 ) -> list[schemas.ExperimentSummary]:
-    """The summaries of `page_query` rows, their steps read in one query."""
-    step = tables.ExperimentStep
+    """The summaries of `page_query` rows, their steps read in one query (fetched at once:
+    a page has up to 1,200 steps, and fetching them one by one costs more than the query)."""
     steps: dict[str, list[dict[str, object]]] = defaultdict(list)
     if rows:
-        found = session.execute(
-            select(
-                step.experiment_id,
-                step.step,
-                step.status,
-                step.message,
-                step.started_at,
-                step.finished_at,
-            )
-            .where(step.experiment_id.in_([r.id for r in rows]))
-            .order_by(step.experiment_id, step.position)
-        )
+        found = session.connection().execute(_PAGE_STEPS, {"ids": [r.id for r in rows]}).all()
         for experiment_id, name, status, message, started, finished in found:
             steps[experiment_id].append(
                 {
@@ -122,11 +124,40 @@ def page_items(
 _SUMMARIES = TypeAdapter(list[schemas.ExperimentSummary])
 
 
-def view_of(
-    experiment: tables.Experiment, project: str, engine: str, email: str
+def new_view(
+    row: Mapping[str, Any],
+    steps: Sequence[Mapping[str, Any]],
+    project: str,
+    engine: str,
+    email: str,
 ) -> schemas.ExperimentView:
-    """The view of an experiment just inserted (its steps in memory, no replicas yet)."""
-    return schemas.ExperimentView(**_fields(experiment, project, engine, email), replicas=[])
+    """The view of an experiment just inserted, from its row and step rows (no replicas yet);
+    `email` is the submitter's."""
+    item = {key: row[key] for key in _SUMMARY_KEYS}
+    item.update(
+        experiment_id=row["id"],
+        short_name=short_name(row["id"]),
+        project=project,
+        engine=engine,
+        user_email=email,
+        author=row["author"] or email,
+        triggered_by=row["triggered_by"] or "",
+        steps=steps,
+        requested={
+            "cpus": row["requested_cpus"],
+            "memory_gib": row["requested_memory_gib"],
+            "gpus": row["requested_gpus"],
+        },
+        replicas=[],
+    )
+    return schemas.ExperimentView.model_validate(item)
+
+
+_SUMMARY_KEYS = [
+    column.key
+    for column in _PAGE_COLUMNS
+    if column.key not in {"requested_cpus", "requested_memory_gib", "requested_gpus"}
+]
 
 
 def full_view(

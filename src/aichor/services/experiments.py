@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from aichor.db import tables
 from aichor.errors import Conflict, InvalidInput, NotFound, TooLarge
@@ -24,14 +25,19 @@ from aichor.pipeline import clone, reconciler, transitions
 from aichor.pipeline.submit import plan_gang
 from aichor.schemas import experiments as schemas
 from aichor.services import audit
-from aichor.services.access import Actor, can_use_project, get_project
+from aichor.services.access import (
+    Actor,
+    can_use_project,
+    get_project,
+    get_project_and_default_engine,
+)
 from aichor.services.experiment_views import (
     decode_cursor,
     encode_cursor,
     full_view,
+    new_view,
     page_items,
     page_query,
-    view_of,
     view_query,
 )
 from aichor.settings import Settings
@@ -60,18 +66,16 @@ def submit_local(
     engine: str | None = None,
 ) -> schemas.ExperimentView:
     """An experiment from an uploaded tar.gz of the working tree."""
-    row = get_project(session, actor, project)
-    experiment = tables.Experiment(
-        id=tables.new_id(), source_kind="archive", manifest_path=manifest_path, message=message
-    )
-    archive_path = settings.archives_dir / f"{experiment.id}.tar.gz"
+    row, default_engine = get_project_and_default_engine(session, actor, project)
+    experiment = _new_row(source_kind="archive", manifest_path=manifest_path, message=message)
+    archive_path = settings.archives_dir / f"{experiment['id']}.tar.gz"
     _store_archive(archive, archive_path)
     try:
         text = clone.read_archive_manifest(archive_path, manifest_path)
         manifest = load_manifest(text, source=manifest_path)
-        experiment.manifest_text = text
-        experiment.archive_key = str(archive_path.relative_to(settings.home))
-        return _queue(session, actor, experiment, row, engine, manifest)
+        experiment["manifest_text"] = text
+        experiment["archive_key"] = str(archive_path.relative_to(settings.home))
+        return _queue(session, actor, experiment, row, engine or default_engine, manifest)
     except BaseException:
         archive_path.unlink(missing_ok=True)
         raise
@@ -92,12 +96,11 @@ def submit_commit(
     """An experiment from a commit of the project's repository (its manifest read at Cloning).
 
     `pushed` (from `services.triggers`) records the git author and the provider; a second
-    experiment for the same trigger key raises IntegrityError at the commit."""
-    row = get_project(session, actor, project)
+    experiment for the same trigger key raises IntegrityError (at its INSERT)."""
+    row, default_engine = get_project_and_default_engine(session, actor, project)
     if not row.repository_url:
         raise InvalidInput(f"project {row.name} has no repository URL", field="project")
-    experiment = tables.Experiment(
-        id=tables.new_id(),
+    experiment = _new_row(
         source_kind="commit",
         commit_sha=commit_sha.lower(),
         branch=branch or "",
@@ -105,40 +108,81 @@ def submit_commit(
         message=message or "",
     )
     if pushed is not None:
-        experiment.author = pushed.author
-        experiment.trigger_key = pushed.trigger_key
-        experiment.triggered_by = pushed.provider
-    return _queue(session, actor, experiment, row, engine, None)
+        experiment["author"] = pushed.author
+        experiment["trigger_key"] = pushed.trigger_key
+        experiment["triggered_by"] = pushed.provider
+    return _queue(session, actor, experiment, row, engine or default_engine, None)
+
+
+def _new_row(*, source_kind: str, manifest_path: str, **given: Any) -> dict[str, Any]:
+    """Every column of a new experiment row, for one Core INSERT (the same statement each
+    time): each column's scalar default, else NULL, then `given` (known column names only)."""
+    unknown = given.keys() - _EXPERIMENT_DEFAULTS.keys()
+    if unknown:
+        raise KeyError(f"not experiment columns: {sorted(unknown)}")
+    return {
+        **_EXPERIMENT_DEFAULTS,
+        "id": tables.new_id(),
+        "source_kind": source_kind,
+        "manifest_path": manifest_path,
+        **given,
+    }
+
+
+_EXPERIMENT_TABLE = tables.Base.metadata.tables[tables.Experiment.__tablename__]
+_EXPERIMENT_DEFAULTS: dict[str, Any] = {
+    column.key: column.default.arg
+    if isinstance(column.default, ScalarElementColumnDefault)
+    else None
+    for column in _EXPERIMENT_TABLE.columns
+}
+
+
+_INSERT_EXPERIMENT = insert(_EXPERIMENT_TABLE)
+_INSERT_STEPS = insert(tables.Base.metadata.tables[tables.ExperimentStep.__tablename__])
 
 
 def _queue(
     session: Session,
     actor: Actor,
-    experiment: tables.Experiment,
+    experiment: dict[str, Any],
     project: tables.Project,
-    engine_ref: str | None,
+    engine_ref: str | tables.Engine | None,
     manifest: Manifest | None,
 ) -> schemas.ExperimentView:
     """Insert the experiment queued in Waiting (one commit) and return its view.
 
-    The view is built from the rows just written (no re-read): a new experiment has no
-    replicas, and its steps, project, engine and author are all at hand.
+    Core INSERTs of the experiment, its steps (one multi-row statement) and the audit event:
+    the ORM's unit of work cost more CPU than everything else in a submission. The view is
+    built from the rows just written (no re-read): a new experiment has no replicas, and its
+    steps, project, engine and author are all at hand. `engine_ref` is the engine asked for
+    (id or name), or the project's default engine already read with the project, or None.
     """
-    engine = _engine_for(session, actor, project, engine_ref)
-    experiment.organisation_id = actor.organisation_id
-    experiment.project_id = project.id
-    experiment.engine_id = engine.id
-    experiment.user_id = actor.user_id
-    experiment.author = experiment.author or actor.user.email
+    if isinstance(engine_ref, tables.Engine):
+        engine = engine_ref
+    else:
+        engine = _engine_for(session, actor, project, engine_ref)
+    now = tables.utcnow()
+    experiment.update(
+        organisation_id=actor.organisation_id,
+        project_id=project.id,
+        engine_id=engine.id,
+        user_id=actor.user_id,
+        author=experiment["author"] or actor.user.email,
+        created_at=now,
+        updated_at=now,
+    )
     if manifest is not None:
-        experiment.operator = manifest.spec.operator
+        experiment["operator"] = manifest.spec.operator
         _size_gang(experiment, manifest, engine)
-    transitions.new_steps(experiment)
-    session.add(experiment)
-    audit.record(session, actor, "experiment.submit", target=experiment.id)
+    status, steps = transitions.new_steps(experiment["id"], now)
+    experiment.update(status)
+    session.execute(_INSERT_EXPERIMENT, experiment)
+    session.execute(_INSERT_STEPS, steps)
+    audit.record(session, actor, "experiment.submit", target=experiment["id"])
     session.commit()
-    reconciler.wake()
-    return view_of(experiment, project.name, engine.name, actor.user.email)
+    reconciler.wake(queued_on=engine.id)
+    return new_view(experiment, steps, project.name, engine.name, actor.user.email)
 
 
 _DEFAULT_ENGINE = select(tables.Engine).where(
@@ -174,13 +218,13 @@ def _engine_for(
     return engine
 
 
-def _size_gang(experiment: tables.Experiment, manifest: Manifest, engine: tables.Engine) -> None:
+def _size_gang(experiment: dict[str, Any], manifest: Manifest, engine: tables.Engine) -> None:
     """Record what the gang holds at once; reject it if the engine can never place it."""
-    need = plan_gang(manifest, experiment.id).peak_resources()
+    need = plan_gang(manifest, experiment["id"]).peak_resources()
     gpus = sum(int(n) for n in engine.gpus.values())
-    experiment.requested_cpus = need.cpus
-    experiment.requested_memory_gib = need.memory_gib
-    experiment.requested_gpus = need.gpus
+    experiment["requested_cpus"] = need.cpus
+    experiment["requested_memory_gib"] = need.memory_gib
+    experiment["requested_gpus"] = need.gpus
     problems = []
     if need.cpus > engine.cpus + 1e-9:
         problems.append(f"{need.cpus:g} CPUs (engine has {engine.cpus:g})")
@@ -240,7 +284,8 @@ def list_experiments(
             | ((tables.Experiment.created_at == created) & (tables.Experiment.id < last_id))
         )
     query = query.order_by(tables.Experiment.created_at.desc(), tables.Experiment.id.desc())
-    rows = session.execute(query.limit(limit + 1)).all()
+    # plain rows through the session's connection: no ORM loading machinery per row
+    rows = session.connection().execute(query.limit(limit + 1)).all()
     more = len(rows) > limit
     items = page_items(session, rows[:limit], row.name)
     next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
@@ -298,8 +343,7 @@ def resubmit_experiment(
     project = session.get(tables.Project, old.project_id)
     if project is None:
         raise NotFound(f"experiment {experiment_id} not found")
-    new = tables.Experiment(
-        id=tables.new_id(),
+    new = _new_row(
         source_kind=old.source_kind,
         commit_sha=old.commit_sha,
         branch=old.branch,
@@ -311,9 +355,9 @@ def resubmit_experiment(
     )
     manifest = None
     if old.source_kind == "archive":
-        target = settings.archives_dir / f"{new.id}.tar.gz"
+        target = settings.archives_dir / f"{new['id']}.tar.gz"
         shutil.copyfile(settings.home / old.archive_key, target)
-        new.archive_key = str(target.relative_to(settings.home))
+        new["archive_key"] = str(target.relative_to(settings.home))
         manifest = load_manifest(old.manifest_text, source=old.manifest_path)
     engine = session.get(tables.Engine, old.engine_id)
     return _queue(session, actor, new, project, engine.id if engine else None, manifest)
