@@ -9,6 +9,7 @@ started stop too. `aichor server` runs it with uvicorn.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
@@ -64,15 +65,25 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     endpoints = _storage_endpoints(app, settings)
     workers = reconciler.start(settings)
     purger = LogPurger(settings).start()
+    _freeze_startup_objects()
     try:
         yield
     finally:
+        gc.unfreeze()  # collectable again (an app started and stopped in a test process)
         purger.stop()
         workers.stop()
         app.state.tensorboards.close()
         await app.state.dashboard_proxy.aclose()
         if endpoints is not None:
             endpoints.stop()
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what start-up built (modules, the app, SQLAlchemy and pydantic machinery: some
+    200,000 objects) out of the garbage collector's full passes (decision 136). Each full pass
+    walked them all, 150-210 ms on this machine every ~75 list pages: the requests' p99."""
+    gc.collect()
+    gc.freeze()
 
 
 def _storage_endpoints(app: FastAPI, settings: Settings) -> S3Endpoints | None:
