@@ -118,10 +118,12 @@ class LogViewer {
         if (this.follow.checked) {
           this.insert(body.lines, start, body.next, "end");
           this.scrollToEnd();
-        } else {
+        } else if (this.output.childElementCount + body.lines.length <= WINDOW) {
           const anchor = this.output.lastElementChild;
           this.keepInView(anchor, () => this.insert(body.lines, start, body.next, "end"));
         }
+        // Else the reader is reading back in a full window: it is left as it is (detached);
+        // the new lines load when they scroll down.
       }
       this.updateCount();
     });
