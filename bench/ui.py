@@ -144,10 +144,13 @@ def render(results: dict[str, dict[str, dict[str, float]]], rows: int, repeats: 
         f"Target: page p99 < 100 ms; worst page p99 {worst:.1f} ms ({verdict}).",
         "",
         "What a page adds over the API is its p50 ratio: the list page also reads the project and "
-        "engine dropdowns and the user filter's options, then renders 50 rows (≈ 3 ms of Jinja on "
-        "a quiet core); the polled fragment skips the filter options; the experiment page is the "
-        "API's read plus its template. On a loaded shared machine the p99s measure the machine "
-        "(compare with the API p99s of the same run).",
+        "engine dropdowns and the user filter's options (two index probes and the new "
+        "submitters, decision 135), then renders 50 rows (≈ 2 ms of Jinja on a quiet core, the "
+        "step widgets memoised); the polled fragment skips the filter options; the experiment "
+        "page is the API's read plus its template. The server keeps its start-up objects out "
+        "of the garbage collector's full passes (decision 136): those passes took 150-210 ms "
+        "every ~75 list pages and set the p99s. On a loaded shared machine the p99s measure "
+        "the machine (compare with the API p99s of the same run).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -43,6 +43,34 @@ def test_pages_resume_from_their_offset_without_gaps_or_repeats(tmp_path: Path) 
     assert store.read(EXPERIMENT, "b", after=only_b.next).lines == []
 
 
+def test_pages_read_backwards_from_the_tail_join_up_to_the_first_line(tmp_path: Path) -> None:
+    """What the dashboard's viewer does when the reader scrolls back: the last lines first,
+    then the lines before each page's start, down to offset 0."""
+    store = LogStore(tmp_path, sync=False)
+    store.append_records(EXPERIMENT, _records("a", 3000))
+    store.append_records(
+        EXPERIMENT, b"2026-11-30T12:00:05+00:00\ta\tlong " + b"x" * 300_000 + b"\n"
+    )
+    store.append_records(EXPERIMENT, _records("a", 500, first=3000))
+    with (tmp_path / EXPERIMENT / "replicas.log").open("ab") as file:
+        file.write(b"2026-11-30T12:00:09+00:00\ta\thalf a li")  # an append cut short
+    lines, start, end = store.read_fields_before(EXPERIMENT, limit=100)
+    assert [text for _, _, text in lines] == [f"a {i}" for i in range(3400, 3500)]
+    assert store.read_fields(EXPERIMENT, after=start, limit=100) == (lines, end)
+    seen: list[str] = []
+    before = end
+    while before > 0:
+        lines, before, _ = store.read_fields_before(EXPERIMENT, before=before, limit=333)
+        assert lines
+        seen = [text for _, _, text in lines] + seen
+    numbered = [text for text in seen if not text.startswith("long ")]
+    assert numbered == [f"a {i}" for i in range(3500)]
+    assert len(seen) == 3501
+    with pytest.raises(InvalidInput, match="before: 5 is not the start of a line"):
+        store.read_fields_before(EXPERIMENT, before=5)
+    assert store.read_fields_before(EXPERIMENT, "Building") == ([], 0, 0)
+
+
 def test_an_offset_inside_a_line_or_past_the_end_is_refused(tmp_path: Path) -> None:
     store = LogStore(tmp_path, sync=False)
     store.append(EXPERIMENT, "Building", ["first", "second"])

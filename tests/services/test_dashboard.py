@@ -11,6 +11,7 @@ from aichor.errors import NotFound
 from aichor.schemas.engines import CreateEngine
 from aichor.schemas.projects import CreateProject
 from aichor.services import dashboard, engines, projects
+from aichor.services.dashboard import Filters
 from tests.api.world import make_experiment, make_member, make_org
 
 
@@ -42,6 +43,12 @@ def test_dropdowns_list_only_the_users_projects_and_their_engines(db: Session) -
     )
     assert [e.id for e in page.page.items] == [on_gpu.id]
     assert page.submitters == ["admin@acme.test", "user@acme.test"]
+    # A new submitter is an option on the next page (the known ones are not looked up again).
+    newcomer = make_member(db, organisation, "new@acme.test", ["User"])
+    projects.add_member(db, admin, ref=mine.id, user_id=newcomer.user_id)
+    make_experiment(db, newcomer, mine.id, cpu.id)
+    again = dashboard.experiments_page(db, user, project="vision", engine=None, filters=Filters())
+    assert again.submitters == ["admin@acme.test", "new@acme.test", "user@acme.test"]
 
 
 def test_nothing_of_another_organisation_is_reachable(db: Session) -> None:

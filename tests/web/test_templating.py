@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from aichor.lifecycle import STEP_ORDER, Step, StepStatus
 from aichor.schemas.experiments import StepView
-from aichor.web.templating import ago, commit_url, initials, status_label, step_widgets
+from aichor.web.templating import (
+    ago,
+    commit_url,
+    initials,
+    status_label,
+    step_widgets,
+    widgets,
+)
 
 
 def _steps(**statuses: StepStatus) -> list[StepView]:
@@ -38,6 +45,10 @@ def test_widgets_follow_the_steps() -> None:
     assert [w.state for w in failed][3] == "failed"
     cancelled = step_widgets(_steps(Cloning="Succeeded", Building="Cancelled"), Step.COMPLETED)
     assert [w.state for w in cancelled][:2] == ["done", "paused"]
+    html = str(widgets(_steps(Cloning="Succeeded", Building="Cancelled"), Step.COMPLETED))
+    assert html.count('<li class="widget ') == 5
+    assert 'data-step="Building" data-state="paused" title="Building: paused"' in html
+    assert html == str(widgets(_steps(Cloning="Succeeded", Building="Cancelled"), "Completed"))
 
 
 def test_small_presentation_helpers() -> None:

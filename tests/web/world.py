@@ -21,9 +21,17 @@ MANIFEST = "aichor/manifest.yaml"
 PASSWORD = "a long enough password"  # noqa: S105 - a test password
 
 
-def submit(client: httpx.Client, repo: Path, command: str, *, cpus: float = 0.25) -> str:
+def submit(
+    client: httpx.Client,
+    repo: Path,
+    command: str,
+    *,
+    cpus: float = 0.25,
+    count: int = 1,
+    files: dict[str, str] | None = None,
+) -> str:
     """An experiment from a working tree (archive), as `aichor experiments submit local` does."""
-    write_repo(repo, command=command, cpus=cpus)
+    write_repo(repo, command=command, cpus=cpus, count=count, files=files)
     response = client.post(
         "/api/projects/default/experiments",
         data={"manifest_path": MANIFEST, "message": repo.name},

@@ -37,15 +37,15 @@ class LogRecords:
         return [parse_record(raw) for raw in text.split("\n")[:-1]]
 
 
-def check_offset(handle: BinaryIO, offset: int) -> None:
+def check_offset(handle: BinaryIO, offset: int, *, field: str = "after") -> None:
     """InvalidInput unless `offset` is the start of a line of the open file (or its end)."""
     size = os.fstat(handle.fileno()).st_size
     if offset < 0 or offset > size:
-        raise InvalidInput(f"after: {offset} is past the end of the log ({size})", field="after")
+        raise InvalidInput(f"{field}: {offset} is past the end of the log ({size})", field=field)
     if offset:
         handle.seek(offset - 1)
         if handle.read(1) != b"\n":
-            raise InvalidInput(f"after: {offset} is not the start of a line", field="after")
+            raise InvalidInput(f"{field}: {offset} is not the start of a line", field=field)
 
 
 class Stamps(dict[datetime, str]):

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypedDict
+from typing import BinaryIO, TypedDict
 
 from aichor.errors import InvalidInput
 from aichor.logs import follow
@@ -220,11 +220,42 @@ class LogStore:
         """Like `read`, as `[timestamp, source, text]` strings (no datetime round trip): the
         live stream sends them on as they are stored."""
         raw_lines, end = self._read_raw(experiment_id, source, after, limit)
-        if not raw_lines:
-            return [], end
-        text = b"\n".join(raw_lines).decode(errors="replace")
-        fields = [raw.split("\t", 2) for raw in text.split("\n")]
-        return [parts if len(parts) == 3 else [*parts, "", ""][:3] for parts in fields], end
+        return _fields(raw_lines), end
+
+    def read_fields_before(
+        self,
+        experiment_id: str,
+        source: str | None = None,
+        before: int | None = None,
+        limit: int = 1000,
+    ) -> tuple[list[list[str]], int, int]:
+        """The last `limit` complete lines that end at byte `before` (None: the end of the log),
+        as `[timestamp, source, text]`, with the offsets of their start and end: what a reader
+        scrolling back (or opening at the tail) asks for. Reads backwards from `before` in
+        growing blocks, never the whole file."""
+        path = self.path(experiment_id, source)
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            if before:
+                raise InvalidInput(
+                    f"before: {before} is past the end of the log", field="before"
+                ) from None
+            return [], 0, 0
+        with handle:
+            if before is not None:
+                check_offset(handle, before, field="before")
+            end = os.fstat(handle.fileno()).st_size if before is None else before
+            data, start = _read_back(handle, end, max(limit, 1))
+        if before is None:  # half a line at the end (an append cut short) is not a line yet
+            data = data[: data.rfind(b"\n") + 1]
+            end = start + len(data)
+        raw_lines = data.split(b"\n")[:-1]
+        if start > 0 and raw_lines:  # the first piece may be the end of a longer line
+            start += len(raw_lines.pop(0)) + 1
+        dropped = raw_lines[:-limit] if len(raw_lines) > limit else []
+        start += sum(len(raw) + 1 for raw in dropped)
+        return _fields(raw_lines[len(dropped) :]), start, end
 
     def path(self, experiment_id: str, source: str | None = None) -> Path:
         """The file of `source` (or of the interleaved replica stream)."""
@@ -254,6 +285,31 @@ class LogStore:
         if not _ID.match(experiment_id):
             raise ValueError(f"not an experiment id: {experiment_id!r}")
         return self.root / experiment_id
+
+
+def _fields(raw_lines: list[bytes]) -> list[list[str]]:
+    if not raw_lines:
+        return []
+    text = b"\n".join(raw_lines).decode(errors="replace")
+    fields = [raw.split("\t", 2) for raw in text.split("\n")]
+    return [parts if len(parts) == 3 else [*parts, "", ""][:3] for parts in fields]
+
+
+def _read_back(handle: BinaryIO, end: int, limit: int) -> tuple[bytes, int]:
+    """The bytes from some offset up to `end`, enough to hold `limit` whole lines (more than
+    `limit` newlines, the first piece being possibly cut) or everything from 0; and that
+    offset. A page stops growing at `_MAX_PAGE_BYTES` once it holds one whole line."""
+    start, data, block = end, b"", max(limit * 160, 1 << 16)
+    while start > 0:
+        newlines = data.count(b"\n")
+        if newlines > limit or (len(data) >= _MAX_PAGE_BYTES and newlines > 1):
+            break
+        step = min(block, start)
+        start -= step
+        handle.seek(start)
+        data = handle.read(step) + data
+        block = min(block * 2, _READ_BYTES * 4)
+    return data, start
 
 
 def _by_stream(source: str, records: list[bytes]) -> dict[str, list[bytes]]:

@@ -50,6 +50,59 @@ def read_logs(
     )
 
 
+@dataclass(frozen=True)
+class LogWindow:
+    """Lines as `[timestamp, source, text]` between byte offsets `start` and `next` of one
+    stream, for the dashboard's log viewer (it renders a bounded window of the log and asks
+    for the lines before its first or after its last as the reader scrolls)."""
+
+    lines: list[list[str]]
+    start: int
+    next: int
+    ended: bool
+    """The experiment is over: nothing will be written after the current end."""
+    purged_at: datetime | None = None
+
+    def as_json(self) -> dict[str, object]:
+        purged = None if self.purged_at is None else self.purged_at.isoformat()
+        return {
+            "lines": self.lines,
+            "start": self.start,
+            "next": self.next,
+            "ended": self.ended,
+            "purged_at": purged,
+        }
+
+
+def read_window(
+    session: Session,
+    actor: Actor,
+    experiment_id: str,
+    *,
+    settings: Settings,
+    source: str | None = None,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = 1000,
+) -> LogWindow:
+    """`limit` lines from `after`, or the `limit` lines that end at `before` (neither: the
+    last `limit` lines of the log, where the viewer opens)."""
+    if after is not None and before is not None:
+        raise InvalidInput("after and before: give one of them, not both", field="before")
+    experiment = visible_experiment(session, actor, experiment_id)
+    ended = ExperimentStatus(experiment.status) in TERMINAL_EXPERIMENT
+    position = after or before or 0
+    if experiment.logs_purged_at is not None:
+        return LogWindow([], position, position, True, _purged(experiment))
+    limit = min(max(limit, 1), 10_000)
+    store = LogStore(settings.logs_dir)
+    if after is not None:
+        lines, end = store.read_fields(experiment.id, source, after, limit)
+        return LogWindow(lines, after, end, ended)
+    lines, start, end = store.read_fields_before(experiment.id, source, before, limit)
+    return LogWindow(lines, start, end, ended)
+
+
 def open_stream(
     session: Session,
     actor: Actor,

@@ -3,6 +3,7 @@ logs, replicas, terminal, manifest and source; cancel and resubmit)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
@@ -104,20 +105,24 @@ def log_lines(
     experiment_id: str,
     page: Page,
     source: str | None = None,
-    after: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 2000,
+    after: Annotated[int | None, Query(ge=0)] = None,
+    before: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response:
-    """A page of lines as JSON for the log viewer (it follows the tail by polling `after`)."""
-    found = logs.read_logs(
+    """A window of lines as JSON for the log viewer: from `after`, up to `before`, or the
+    tail. The viewer follows the tail on the API's SSE stream (decision 134)."""
+    found = logs.read_window(
         page.db,
         page.actor,
         experiment_id,
         settings=page.settings,
         source=source or None,
         after=after,
+        before=before,
         limit=limit,
     )
-    return Response(found.model_dump_json(), media_type="application/json")
+    body = json.dumps(found.as_json(), separators=(",", ":"), ensure_ascii=False)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/experiments/{experiment_id}/metrics.json")

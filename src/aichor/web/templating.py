@@ -6,6 +6,7 @@ paused, in progress or not started.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -51,7 +53,7 @@ _STATE_WORDS = {
 }
 
 
-def step_widgets(steps: Sequence[StepView], current_step: str) -> list[Widget]:
+def step_widgets(steps: Sequence[StepView | _Status], current_step: str) -> list[Widget]:
     by_name = {s.step: s.status for s in steps}
     waiting = current_step == Step.WAITING
     widgets = []
@@ -61,6 +63,29 @@ def step_widgets(steps: Sequence[StepView], current_step: str) -> list[Widget]:
             state = "paused"  # queued: the first step waits for capacity
         widgets.append(Widget(step, state, f"{step}: {_STATE_WORDS[state]}"))
     return widgets
+
+
+def widgets(steps: Sequence[StepView], current_step: str) -> Markup:
+    """The widgets as HTML: built in Python and memoised by the steps' statuses (a handful of
+    combinations), since a Jinja macro per row was a third of the list page's rendering."""
+    return _widgets_html(tuple((s.step, s.status) for s in steps), current_step)
+
+
+@functools.lru_cache(maxsize=512)
+def _widgets_html(statuses: tuple[tuple[str, str], ...], current_step: str) -> Markup:
+    steps = [_Status(step, status) for step, status in statuses]
+    items = "".join(
+        f'<li class="widget {w.state}" data-step="{escape(w.step)}" data-state="{w.state}" '
+        f'title="{escape(w.label)}"><span class="sr-only">{escape(w.label)}</span></li>'
+        for w in step_widgets(steps, current_step)
+    )
+    return Markup(f'<ol class="widgets" aria-label="Steps">{items}</ol>')  # noqa: S704 (escaped)
+
+
+@dataclass(frozen=True)
+class _Status:
+    step: str
+    status: str
 
 
 def status_label(status: str) -> str:
@@ -86,11 +111,18 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 def commit_url(repository_url: str, sha: str) -> str | None:
     """A link to the commit at GitHub/GitLab-style hosts; None for local or unknown ones."""
-    match = re.match(r"^(https://[^/]+/.+?)(\.git)?/?$", repository_url or "")
-    if not match or not sha:
+    base = _commit_base(repository_url or "")
+    return f"{base}{sha}" if base and sha else None
+
+
+@functools.lru_cache(maxsize=256)
+def _commit_base(repository_url: str) -> str | None:
+    """Parsed once per repository (every row of a page has the same one)."""
+    match = re.match(r"^(https://[^/]+/.+?)(\.git)?/?$", repository_url)
+    if not match:
         return None
     base = match.group(1)
-    return f"{base}/-/commit/{sha}" if "gitlab" in base else f"{base}/commit/{sha}"
+    return f"{base}/-/commit/" if "gitlab" in base else f"{base}/commit/"
 
 
 def filesize(size: int) -> str:
@@ -122,7 +154,7 @@ templates.env.filters.update(
     initials=initials, ago=ago, number=number, filesize=filesize, utc=utc, status_label=status_label
 )
 templates.env.globals.update(
-    step_widgets=step_widgets, commit_url=commit_url, query_with=query_with
+    step_widgets=step_widgets, widgets=widgets, commit_url=commit_url, query_with=query_with
 )
 
 
