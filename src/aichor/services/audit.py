@@ -31,16 +31,29 @@ def record(
     """
     session.execute(
         _INSERT,
-        {
-            "id": tables.new_id(),
-            "organisation_id": actor.organisation_id if actor else organisation_id,
-            "user_id": actor.user_id if actor else None,
-            "action": action,
-            "target": target,
-            "detail": detail or {},
-            "at": tables.utcnow(),
-        },
+        event_row(actor, action, target=target, detail=detail, organisation_id=organisation_id),
     )
+
+
+def event_row(
+    actor: Actor | None,
+    action: str,
+    *,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+    organisation_id: str | None = None,
+) -> dict[str, Any]:
+    """Every column of a new audit event: for `record`, and for a submission, which writes its
+    event in the same statement as the experiment on PostgreSQL (`services.experiment_insert`)."""
+    return {
+        "id": tables.new_id(),
+        "organisation_id": actor.organisation_id if actor else organisation_id,
+        "user_id": actor.user_id if actor else None,
+        "action": action,
+        "target": target,
+        "detail": detail or {},
+        "at": tables.utcnow(),
+    }
 
 
 _INSERT = insert(tables.Base.metadata.tables[tables.AuditEvent.__tablename__])

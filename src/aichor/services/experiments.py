@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -31,6 +31,7 @@ from aichor.services.access import (
     get_project,
     get_project_and_default_engine,
 )
+from aichor.services.experiment_insert import insert_experiment
 from aichor.services.experiment_views import (
     decode_cursor,
     encode_cursor,
@@ -138,10 +139,6 @@ _EXPERIMENT_DEFAULTS: dict[str, Any] = {
 }
 
 
-_INSERT_EXPERIMENT = insert(_EXPERIMENT_TABLE)
-_INSERT_STEPS = insert(tables.Base.metadata.tables[tables.ExperimentStep.__tablename__])
-
-
 def _queue(
     session: Session,
     actor: Actor,
@@ -152,8 +149,9 @@ def _queue(
 ) -> schemas.ExperimentView:
     """Insert the experiment queued in Waiting (one commit) and return its view.
 
-    Core INSERTs of the experiment, its steps (one multi-row statement) and the audit event:
-    the ORM's unit of work cost more CPU than everything else in a submission. The view is
+    Core INSERTs of the experiment, its steps and the audit event (one statement on
+    PostgreSQL: `services.experiment_insert`): the ORM's unit of work cost more CPU than
+    everything else in a submission. The view is
     built from the rows just written (no re-read): a new experiment has no replicas, and its
     steps, project, engine and author are all at hand. `engine_ref` is the engine asked for
     (id or name), or the project's default engine already read with the project, or None.
@@ -177,9 +175,8 @@ def _queue(
         _size_gang(experiment, manifest, engine)
     status, steps = transitions.new_steps(experiment["id"], now)
     experiment.update(status)
-    session.execute(_INSERT_EXPERIMENT, experiment)
-    session.execute(_INSERT_STEPS, steps)
-    audit.record(session, actor, "experiment.submit", target=experiment["id"])
+    event = audit.event_row(actor, "experiment.submit", target=experiment["id"])
+    insert_experiment(session, experiment, steps, event)
     session.commit()
     reconciler.wake(queued_on=engine.id)
     return new_view(experiment, steps, project.name, engine.name, actor.user.email)
