@@ -118,7 +118,13 @@ def _alive_nodes(client: httpx.Client, prefix: str, timeout: float = 120) -> lis
             if len(nodes) == 2:
                 return nodes
         time.sleep(0.5)
-    raise AssertionError(f"the dashboard did not list two nodes in {timeout}s: {last}")
+    experiment = client.get(prefix.removesuffix("/ray-dashboard")).json()
+    tail = client.get(f"{prefix.removesuffix('/ray-dashboard')}/logs", params={"limit": 10_000})
+    lines = [f"{x['source']}: {x['text']}" for x in tail.json().get("lines", [])][-30:]
+    raise AssertionError(
+        f"the dashboard did not list two nodes in {timeout}s: {last}; experiment "
+        f"{experiment.get('status')} {experiment.get('failure_reason')!r}; last lines: {lines}"
+    )
 
 
 @pytest.mark.slow
