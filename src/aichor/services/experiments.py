@@ -27,9 +27,9 @@ from aichor.schemas import experiments as schemas
 from aichor.services import audit
 from aichor.services.access import (
     Actor,
-    can_use_project,
     get_project,
     get_project_and_default_engine,
+    visible_experiment,
 )
 from aichor.services.experiment_insert import insert_experiment
 from aichor.services.experiment_views import (
@@ -290,7 +290,7 @@ def list_experiments(
 
 
 def get_experiment(session: Session, actor: Actor, experiment_id: str) -> schemas.ExperimentView:
-    experiment = _visible(session, actor, experiment_id)
+    experiment = visible_experiment(session, actor, experiment_id)
     row = session.execute(view_query().where(tables.Experiment.id == experiment.id)).one()
     replicas = session.scalars(
         select(tables.Replica).where(tables.Replica.experiment_id == experiment.id)
@@ -300,7 +300,7 @@ def get_experiment(session: Session, actor: Actor, experiment_id: str) -> schema
 
 def cancel_experiment(session: Session, actor: Actor, experiment_id: str) -> schemas.ExperimentView:
     """Queued: cancelled at once. Later steps: the pipeline stops the step (and the workload)."""
-    experiment = _visible(session, actor, experiment_id)
+    experiment = visible_experiment(session, actor, experiment_id)
     if ExperimentStatus(experiment.status) in TERMINAL_EXPERIMENT:
         raise Conflict(f"experiment {experiment.id} already ended ({experiment.status})")
     taken = session.execute(
@@ -336,7 +336,7 @@ def resubmit_experiment(
     session: Session, actor: Actor, experiment_id: str, *, settings: Settings
 ) -> schemas.ExperimentView:
     """A new experiment from the same source (commit, or a copy of the same archive)."""
-    old = _visible(session, actor, experiment_id)
+    old = visible_experiment(session, actor, experiment_id)
     project = session.get(tables.Project, old.project_id)
     if project is None:
         raise NotFound(f"experiment {experiment_id} not found")
@@ -358,15 +358,3 @@ def resubmit_experiment(
         manifest = load_manifest(old.manifest_text, source=old.manifest_path)
     engine = session.get(tables.Engine, old.engine_id)
     return _queue(session, actor, new, project, engine.id if engine else None, manifest)
-
-
-def _visible(session: Session, actor: Actor, experiment_id: str) -> tables.Experiment:
-    experiment = session.scalars(
-        select(tables.Experiment).where(
-            tables.Experiment.id == experiment_id,
-            tables.Experiment.organisation_id == actor.organisation_id,
-        )
-    ).one_or_none()
-    if experiment is None or not can_use_project(session, actor, experiment.project_id):
-        raise NotFound(f"experiment {experiment_id} not found")
-    return experiment
