@@ -15,6 +15,7 @@ Usage: .venv/bin/python -m bench.api [--submissions N] [--rows N] [--write-docs]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import io
 import json
@@ -28,6 +29,7 @@ import tarfile
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -287,8 +289,11 @@ def list_latencies(base: str, token: str, repeats: int) -> list[float]:
         client.close()
 
 
-def measure(kind: str, submissions: int, rows: int, processes: int) -> dict[str, float]:
-    home = Path(tempfile.mkdtemp(prefix=f"bench-api-{kind}-"))
+@contextlib.contextmanager
+def bench_database(kind: str, prefix: str) -> Iterator[tuple[Path, str, str]]:
+    """A fresh home and database for one bench (`kind` sqlite|postgresql): (home, SQLAlchemy
+    URL, PostgreSQL database name); both removed afterwards."""
+    home = Path(tempfile.mkdtemp(prefix=f"{prefix}-{kind}-"))
     name = f"aichor_bench_{uuid.uuid4().hex[:8]}"
     if kind == "sqlite":
         url = f"sqlite:///{home / 'aichor.db'}"
@@ -296,39 +301,46 @@ def measure(kind: str, submissions: int, rows: int, processes: int) -> dict[str,
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    server, base = start_server(home, url, processes)
     try:
-        token = (
-            "Bearer "
-            + httpx.post(
-                f"{base}/api/auth/login", json={"email": EMAIL, "password": PASSWORD}
-            ).json()["token"]
-        )
-        time.sleep(2)
-        idle = rss_mib(server)
-        cores = psutil.cpu_count()
-        blocker = submit_many(base, token, 8, archive("sleep 3600", float(cores or 1)))
-        del blocker
-        load = os.getloadavg()[0]
-        before = cpu_seconds(server, name)
-        rate = submit_many(base, token, submissions, archive("true", 1.0))
-        cpu = {
-            part: (after - before[part]) / submissions * 1000
-            for part, after in cpu_seconds(server, name).items()
-        }
-        time.sleep(3)
-        tracking = rss_mib(server)
-        bulk_insert(url, rows - submissions - 8)
-        list_load = os.getloadavg()[0]
-        timings = list_latencies(base, token, 500)
+        yield home, url, name
     finally:
-        server.terminate()
-        server.wait(60)
-        _stop_runs(home)
         if kind == "postgresql":
             with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
         shutil.rmtree(home, ignore_errors=True)
+
+
+def measure(kind: str, submissions: int, rows: int, processes: int) -> dict[str, float]:
+    with bench_database(kind, "bench-api") as (home, url, name):
+        server, base = start_server(home, url, processes)
+        try:
+            token = (
+                "Bearer "
+                + httpx.post(
+                    f"{base}/api/auth/login", json={"email": EMAIL, "password": PASSWORD}
+                ).json()["token"]
+            )
+            time.sleep(2)
+            idle = rss_mib(server)
+            cores = psutil.cpu_count()
+            blocker = submit_many(base, token, 8, archive("sleep 3600", float(cores or 1)))
+            del blocker
+            load = os.getloadavg()[0]
+            before = cpu_seconds(server, name)
+            rate = submit_many(base, token, submissions, archive("true", 1.0))
+            cpu = {
+                part: (after - before[part]) / submissions * 1000
+                for part, after in cpu_seconds(server, name).items()
+            }
+            time.sleep(3)
+            tracking = rss_mib(server)
+            bulk_insert(url, rows - submissions - 8)
+            list_load = os.getloadavg()[0]
+            timings = list_latencies(base, token, 500)
+        finally:
+            server.terminate()
+            server.wait(60)
+            _stop_runs(home)
     quantiles = statistics.quantiles(timings, n=100)
     return {
         "processes": processes,

@@ -16,44 +16,28 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
-from bench.api import EMAIL, PASSWORD, POSTGRES_ADMIN, bulk_insert, start_server
+from bench.api import EMAIL, PASSWORD, bench_database, bulk_insert, start_server
 from bench.machine import describe_machine, write_section
 
 PAGES = ("list page", "list fragment", "experiment page")
 
 
 def measure(kind: str, rows: int, repeats: int) -> dict[str, dict[str, float]]:
-    home = Path(tempfile.mkdtemp(prefix=f"bench-ui-{kind}-"))
-    name = f"aichor_bench_{uuid.uuid4().hex[:8]}"
-    if kind == "sqlite":
-        url = f"sqlite:///{home / 'aichor.db'}"
-    else:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    server, base = start_server(home, url)
-    try:
-        bulk_insert(url, rows)
-        return _timings(base, repeats)
-    finally:
-        server.terminate()
-        server.wait(60)
-        if kind == "postgresql":
-            with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        shutil.rmtree(home, ignore_errors=True)
+    with bench_database(kind, "bench-ui") as (home, url, _):
+        server, base = start_server(home, url)
+        try:
+            bulk_insert(url, rows)
+            return _timings(base, repeats)
+        finally:
+            server.terminate()
+            server.wait(60)
 
 
 def _timings(base: str, repeats: int) -> dict[str, dict[str, float]]:
