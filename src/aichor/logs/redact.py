@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import replace
-
-from aichor.replicas import LogLine
 
 MASK = "****"
 
@@ -43,11 +40,6 @@ class Redactor:
             source, tab2, text = rest.partition("\t")
             out.append(f"{stamp}{tab}{source}{tab2}{self.text(text)}" if tab2 else raw)
         return "\n".join(out).encode(errors="surrogateescape")
-
-    def log_lines(self, lines: Iterable[LogLine]) -> list[LogLine]:
-        if self._pattern is None:
-            return list(lines)
-        return [replace(line, text=self.text(line.text)) for line in lines]
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
