@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import update
+
 from aichor.db import tables
 from aichor.db.session import Engine, Session, session
 from aichor.lifecycle import ExperimentStatus, Step
@@ -37,6 +39,34 @@ def test_queue_admits_whole_gangs_in_order(
     assert cancelled.status == ExperimentStatus.CANCELLED  # cancelled in the queue at once
     with session(db_engine) as s:
         assert queue.admit(s, world.engine.id) == 1  # now the third fits
+
+
+def test_one_look_tells_whether_each_queue_head_fits(
+    world: World, db: Session, db_engine: Engine, tmp_path: Path
+) -> None:
+    """`look` (the unlocked read before admission) agrees with `admit`: engines without a
+    queue are absent, the head is the highest priority first, and room is what is left."""
+    idle = tables.Engine(
+        organisation_id=world.actor.organisation_id, name="idle", kind="local", cpus=8, memory_gib=8
+    )
+    db.add(idle)
+    db.commit()
+    _submit(world, db, tmp_path / "a", 1.5)
+    _submit(world, db, tmp_path / "b", 1)
+    with session(db_engine) as s:
+        assert queue.look(s) == {world.engine.id: True}
+        assert queue.admit(s, world.engine.id) == 1
+    with session(db_engine) as s:
+        assert queue.look(s) == {world.engine.id: False}  # 1.5 + 1 of 2 CPUs
+    small = _submit(world, db, tmp_path / "c", 0.25)
+    with session(db_engine) as s:
+        assert queue.look(s) == {world.engine.id: False}  # FIFO: it waits behind the 1-CPU gang
+        s.execute(update(tables.Experiment).where(tables.Experiment.id == small).values(priority=5))
+    with session(db_engine) as s:
+        assert queue.look(s) == {world.engine.id: True}
+        assert queue.admit(s, world.engine.id) == 1
+    with session(db_engine) as s:
+        assert s.get(tables.Experiment, small).current_step == Step.CLONING  # type: ignore[union-attr]
 
 
 def test_one_owner_and_lease_takeover(

@@ -86,6 +86,33 @@ def test_the_pump_streams_a_running_workload_and_copies_each_line_once(tmp_path:
     assert texts == [f"t {i}" for i in range(60)]
 
 
+def test_the_pump_alone_copies_lines_that_come_after_quiet_spells(tmp_path: Path) -> None:
+    """The pump copies only when a stream has grown: every line written after a pause, and a
+    line finished after its first half was flushed, still arrive while the workload runs."""
+    engine = DetachedLocalEngine(state_dir=tmp_path / "runs", cache_dir=tmp_path / "cache")
+    store = LogStore(tmp_path / "logs", sync=False)
+    name = unique("quiet")
+    script = (
+        "import sys, time\n"
+        "for i in range(4):\n    print(f't {i}', flush=True); time.sleep(0.3)\n"
+        "sys.stdout.write('half'); sys.stdout.flush(); time.sleep(0.3)\n"
+        "print(' done', flush=True); time.sleep(60)"
+    )
+    engine.submit(workload(name, task("a", f"{py(script)}")))
+    pump = LogPump(engine, store)
+    pump.watch("exp-q", name, NO_SECRETS)
+    try:
+        deadline = time.monotonic() + 30
+        while store.count("exp-q", "a") < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        texts = [line.text for line in store.read("exp-q", "a", limit=100).lines]
+        assert engine.outcome(name) is None, "the lines should arrive while it still runs"
+    finally:
+        pump.stop()
+        engine.cancel(name)
+    assert texts == ["t 0", "t 1", "t 2", "t 3", "half done"]
+
+
 def _job(experiment_id: str) -> Job:
     return Job(
         id=experiment_id, project_id="p", project_name="demo", repository_url="",

@@ -140,15 +140,17 @@ class Reconciler:
         if not self._admission.acquire(blocking=False):
             return 0
         try:
+            looked_at = time.monotonic()
             with session(self.db) as db:
-                engines = queue.engines_with_queue(db)
-            for engine_id in set(self._blocked) - set(engines):
+                heads = queue.look(db)
+            for engine_id in set(self._blocked) - set(heads):
                 self._blocked.pop(engine_id, None)
             admitted = 0
-            for engine_id in engines:
-                looked_at = time.monotonic()
-                with session(self.db) as db:
-                    now_admitted = queue.admit(db, engine_id)
+            for engine_id, fits in heads.items():
+                now_admitted = 0
+                if fits:
+                    with session(self.db) as db:
+                        now_admitted = queue.admit(db, engine_id)
                 if now_admitted:
                     self._blocked.pop(engine_id, None)
                 else:

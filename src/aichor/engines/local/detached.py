@@ -25,7 +25,7 @@ from pathlib import Path
 from aichor.engines.base import BuildRequest, ImageRef, RunOutcome, Workload
 from aichor.engines.local import build as local_build
 from aichor.engines.local.capacity import check_plan, detect_machine
-from aichor.engines.local.log_files import LogStore, read_records
+from aichor.engines.local.log_files import LogStore, read_records, stream_size
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import TOKEN
 from aichor.engines.local.sampling import ProcessSampler
@@ -141,6 +141,10 @@ class DetachedLocalEngine:
     def read_log(self, name: str, offset: int = 0) -> LogRecords:
         """Every replica's records (interleaved, arrival order) from byte `offset` of the stream."""
         return read_records(self._folder(name) / "logs", offset)
+
+    def log_size(self, name: str) -> int:
+        """The size in bytes of the stream `read_log` reads: it grows with every record."""
+        return stream_size(self._folder(name) / "logs")
 
     def delete_logs(self, name: str) -> None:
         """Remove the workload's log files (retention); the run folder's other files stay."""

@@ -138,6 +138,14 @@ def read_records(folder: Path, offset: int, max_bytes: int = 1 << 20) -> LogReco
     return LogRecords(data[:end], offset + end)
 
 
+def stream_size(folder: Path) -> int:
+    """How many bytes the interleaved stream holds (0 before its first line): one `stat`."""
+    try:
+        return (folder / f"{ALL}.log").stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _file_stem(source: str) -> str:
     stem = _UNSAFE.sub("_", source)
     return f"{stem}_" if stem == ALL else stem
