@@ -76,7 +76,7 @@ SPREAD = (
     "measured in the same run, and `os.sync()` before the submissions, so that the previous "
     "database's bulk insert is not still being written back while they run (without it, one "
     "run gave 146/s at 7.2 ms of server CPU per submission). Three full runs before the one "
-    "above, after decision 081's fourth pass (2026-11-30 19:10–19:17 UTC, load 0.3–2.1), "
+    "above, after decision 081's fourth pass (2026-11-30 18:50–18:57 UTC, load 0.3–2.1), "
     "PostgreSQL: 299/s (bursts 305, 299, 290), 283/s (235, 283, 300) and 272/s (293, 272, "
     "267); server CPU 3.61, 4.03 and 3.89 ms per submission; list p99 15.1, 14.4 and 18.7 ms; "
     "RSS at most 132 MiB; the baseline 1,342–1,602 inserts/s, the submissions 17–22 % of it. "
