@@ -99,6 +99,27 @@ def guard(
     )
 
 
+def due_now(session: Session, experiment_id: str) -> bool:
+    """Make a released, still active experiment due at once; False while a worker holds it
+    (its lease is left alone), True once it is due or has ended."""
+    made_due = session.execute(
+        update(tables.Experiment)
+        .where(
+            tables.Experiment.id == experiment_id,
+            tables.Experiment.claimed_by.is_(None),
+            tables.Experiment.status.in_(ACTIVE),
+        )
+        .values(claim_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if made_due.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    status = session.scalar(
+        select(tables.Experiment.status).where(tables.Experiment.id == experiment_id)
+    )
+    return status not in ACTIVE
+
+
 def release(session: Session, experiment: tables.Experiment, due: datetime | None) -> None:
     """Give the row back; another worker (or this one) looks again at `due`."""
     experiment.claimed_by = None

@@ -9,12 +9,18 @@ on the engine offset, so the pump, the reconciler and another worker process nev
 batch twice. Between lines the pump's tick is one `stat` of each watched stream: it copies only
 when a stream has grown since its last copy, so a quiet running workload costs next to nothing
 (reading the store's cursor and the stream 50 times a second was most of an idle server's CPU).
+The same tick notices the end of a workload (the engine's outcome recorded): the pump copies
+the last lines, stops watching it and calls `on_end` on every tick until that returns True, so
+the reconciler looks at it at once instead of at its next running poll (`on_end` says False
+while a worker still holds the experiment: that worker may be about to release it for a poll
+interval, having looked a moment before the end).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from aichor.engines.local.detached import DetachedLocalEngine
 from aichor.logs.redact import Redactor
@@ -54,6 +60,10 @@ class LogPump:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._ending: set[str] = set()
+        """Experiments whose workload ended, until `on_end` has taken them."""
+        self.on_end: Callable[[str], bool] | None = None
+        """Called with the experiment id of an ended workload until it returns True."""
 
     def watch(self, experiment_id: str, workload: str, redactor: Redactor) -> None:
         with self._lock:
@@ -66,6 +76,7 @@ class LogPump:
         with self._lock:
             self._watched.pop(experiment_id, None)
             self._sizes.pop(experiment_id, None)
+            self._ending.discard(experiment_id)
 
     def stop(self) -> None:
         self._stop.set()
@@ -76,11 +87,30 @@ class LogPump:
         while not self._stop.wait(PUMP_SECONDS):
             with self._lock:
                 watched = list(self._watched.items())
+                ending = list(self._ending)
             for experiment_id, (workload, redactor) in watched:
                 try:
+                    ended = self.engine.has_outcome(workload)  # before the copy: its last lines
                     self._copy_if_grown(experiment_id, workload, redactor)
+                    if ended:
+                        with self._lock:
+                            self._watched.pop(experiment_id, None)
+                            self._sizes.pop(experiment_id, None)
+                            self._ending.add(experiment_id)
                 except Exception:  # one unreadable workload must not stop the others
                     log.exception("copying the logs of %s", experiment_id)
+            for experiment_id in ending:
+                self._tell_end(experiment_id)
+
+    def _tell_end(self, experiment_id: str) -> None:
+        try:
+            taken = self.on_end is None or self.on_end(experiment_id)
+        except Exception:  # a database hiccup: try again at the next tick
+            log.exception("reporting the end of %s", experiment_id)
+            return
+        if taken:
+            with self._lock:
+                self._ending.discard(experiment_id)
 
     def _copy_if_grown(self, experiment_id: str, workload: str, redactor: Redactor) -> None:
         """The size is read before copying, so a line written during the copy makes the next

@@ -21,7 +21,7 @@ from aichor.db import tables
 from aichor.errors import Conflict, InvalidInput, NotFound, TooLarge
 from aichor.lifecycle import TERMINAL_EXPERIMENT, ExperimentStatus, Step
 from aichor.manifest import Manifest, load_manifest
-from aichor.pipeline import clone, reconciler, transitions
+from aichor.pipeline import claim, clone, reconciler, transitions
 from aichor.pipeline.submit import plan_gang
 from aichor.schemas import experiments as schemas
 from aichor.services import audit
@@ -326,6 +326,7 @@ def cancel_experiment(session: Session, actor: Actor, experiment_id: str) -> sch
             .values(cancel_requested=True)
             .execution_options(synchronize_session=False)
         )
+        claim.due_now(session, experiment.id)  # not at the running workload's next poll
     audit.record(session, actor, "experiment.cancel", target=experiment.id)
     session.commit()
     reconciler.wake()

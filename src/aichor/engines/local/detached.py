@@ -160,6 +160,10 @@ class DetachedLocalEngine:
             raise Conflict(f"workload {name} is not running")
         return open_replica_shell(self._folder(name), replica)
 
+    def has_outcome(self, name: str) -> bool:
+        """Whether the supervisor has recorded how the workload ended (one `stat`)."""
+        return (self._folder(name) / "outcome.json").is_file()
+
     def outcome(self, name: str) -> RunOutcome | None:
         """How the workload ended, or None while its supervisor still runs."""
         path = self._folder(name) / "outcome.json"
