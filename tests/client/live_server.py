@@ -50,11 +50,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(root: Path, database_url: str | None = None) -> Iterator[LiveServer]:
+def start_server(
+    root: Path, database_url: str | None = None, *, port: int | None = None
+) -> Iterator[LiveServer]:
     """Start, wait until it answers, yield, then stop it (SIGTERM, then SIGKILL).
 
-    `database_url` None means the embedded default (SQLite under the server's home)."""
-    port = free_port()
+    `database_url` None means the embedded default (SQLite under the server's home); `port`
+    None means a free one."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AICHOR_")}
     env |= {
         "AICHOR_HOME": str(root / "home"),

@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 import pytest
 
+from tests.client.live_server import free_port, start_server
 from tests.conftest import AICHOR
 from tests.pipeline.conftest import tar_of, write_repo
 from tests.pipeline.servers import all_logs, running_server, wait_for
@@ -116,3 +117,31 @@ def test_endpoint_dies_with_a_killed_server_and_comes_back_at_the_same_url(
         assert not rclone.is_running()
         server.start()
         assert _endpoint_url(client) == (project_id, url)
+
+
+def test_a_project_endpoint_never_takes_the_api_port(tmp_path: Path) -> None:
+    """uvicorn binds the API's port only after start-up, when the project endpoints already
+    run: a project whose remembered endpoint port is the API's port (free at that moment) must
+    get another one, and the API must answer on its own port. Before the fix, rclone took the
+    port, the server could not bind it and exited (seen once in a full run: the test servers'
+    free ports and rclone's are both drawn from the ephemeral range)."""
+    ports_file = tmp_path / "home" / "storage" / "ports.json"
+    for _live in start_server(tmp_path):
+        deadline = time.monotonic() + 30
+        while not ports_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    remembered = json.loads(ports_file.read_text())
+    assert remembered, "the default project's endpoint port is remembered"
+    api_port = free_port()
+    ports_file.write_text(json.dumps({project: api_port for project in remembered}))
+
+    for live in start_server(tmp_path, port=api_port):
+        live.login()  # the API answers on its port
+        assert live.cli("projects", "list").returncode == 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = json.loads(ports_file.read_text())
+            if now.keys() == remembered.keys() and api_port not in now.values():
+                break
+            time.sleep(0.1)
+        assert api_port not in json.loads(ports_file.read_text()).values()
