@@ -8,13 +8,17 @@ FastAPI, SQLAlchemy and the pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def server(
@@ -54,7 +58,7 @@ def server(
         settings.secret()  # generated before the processes start, so they all read the same
     # loop/http "auto" pick uvloop and httptools, which are dependencies: about 0.7 ms less CPU
     # per request than asyncio's loop and h11 (docs/decisions/081-submission-throughput.md).
-    uvicorn.run(
+    config = uvicorn.Config(
         "aichor.app:create_app",
         factory=True,
         loop="auto",
@@ -62,8 +66,30 @@ def server(
         host=settings.host,
         port=settings.port,
         log_level="info",
-        workers=processes if processes > 1 else None,
+        workers=processes,
     )
+    _serve(config)
+
+
+def _serve(config: uvicorn.Config) -> None:
+    """What `uvicorn.run` does, with the port held from the start: uvicorn would bind it only
+    after the application's start-up, which already starts processes on free ports (the
+    projects' S3 endpoints), and one could take the API's port meanwhile. Listening at once
+    also makes a taken port fail before any start-up work."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    sock.listen(config.backlog)
+    if config.workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    config.load_app()
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    if not server.started:
+        raise SystemExit(3)  # uvicorn's STARTUP_FAILURE
 
 
 def worker() -> None:

@@ -198,8 +198,7 @@ class S3Endpoints:
     def _port_for(self, project_id: str) -> int:
         """The port this project had before (a restarted server keeps the URL that running
         replicas were given), else a free one, remembered in `<home>/storage/ports.json`.
-        Never the API's own port: uvicorn binds it only once start-up is over, when the
-        endpoints already run, so a free-looking API port could otherwise be taken here."""
+        Never the API's own port: `aichor server` listens on it before start-up."""
         path = self.settings.home / "storage" / "ports.json"
         try:
             ports = {str(k): int(v) for k, v in json.loads(path.read_text()).items()}
@@ -207,8 +206,8 @@ class S3Endpoints:
             ports = {}
         host = self.settings.storage_host
         port = ports.get(project_id)
-        if port is None or port == self.settings.port or not _can_bind(host, port):
-            port = _free_port(host, avoid=self.settings.port)
+        if port is None or not _can_bind(host, port):
+            port = _free_port(host)
             ports[project_id] = port
             partial = path.with_suffix(".tmp")
             partial.write_text(json.dumps(ports))
@@ -238,13 +237,10 @@ def _make_dirs(root: Path, row: tables.ProjectStorage) -> None:
         (root / bucket).mkdir(parents=True, exist_ok=True)
 
 
-def _free_port(host: str, *, avoid: int) -> int:
-    while True:
-        with socket.socket() as probe:
-            probe.bind((host, 0))
-            port = int(probe.getsockname()[1])
-        if port != avoid:
-            return port
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def _can_bind(host: str, port: int) -> bool:
