@@ -112,15 +112,18 @@ def start_server(home: Path, url: str, processes: int = 1) -> tuple[subprocess.P
 def api_processes(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
     """The server process and its API worker processes, if any.
 
-    Not the detached supervisors of running experiments, which are the engine's, not ours.
+    Not the detached supervisors of running experiments, which are the engine's, not ours, nor
+    children that have just exited (a zombie has no command line).
     """
     parent = psutil.Process(process.pid)
-    workers = [
-        child
-        for child in parent.children(recursive=True)
-        if "multiprocessing" in " ".join(child.cmdline())
-    ]
-    return [parent, *workers]
+    return [parent, *(child for child in parent.children(recursive=True) if _api_worker(child))]
+
+
+def _api_worker(child: psutil.Process) -> bool:
+    try:
+        return "multiprocessing" in " ".join(child.cmdline())
+    except psutil.Error:
+        return False
 
 
 def rss_mib(process: subprocess.Popen[bytes]) -> float:
