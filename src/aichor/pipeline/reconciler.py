@@ -236,8 +236,9 @@ class Reconciler:
             for column, value in result.updates.items():
                 setattr(experiment, column, value)
             if job.step == Step.RUNNING or result.status is None:
-                wait = self.timing.running_poll_seconds if job.step == Step.RUNNING else None
-                due = self.clock() + timedelta(seconds=wait or self.timing.poll_seconds)
+                running = job.step == Step.RUNNING
+                wait = self.timing.running_poll_seconds if running else self.timing.poll_seconds
+                due = self.clock() + timedelta(seconds=wait)
                 limit = self.ctx.settings.metrics_max_points
                 return apply_outcome(db, experiment, result, due, max_points=limit)
             if result.status != StepStatus.SUCCEEDED:
