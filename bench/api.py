@@ -61,7 +61,7 @@ spec:
   image: bench
   command: "{command}"
   types:
-    worker: {{count: 1, resources: {{cpus: {cpus}, ramRatio: 0.1}}}}
+    worker: {{count: {count}, resources: {{cpus: {cpus}, ramRatio: 0.1}}}}
 """
 
 
@@ -69,7 +69,7 @@ def archive(command: str, cpus: float) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name, text in (
-            ("manifest.yaml", MANIFEST.format(command=command, cpus=cpus)),
+            ("manifest.yaml", MANIFEST.format(command=command, count=1, cpus=cpus)),
             ("Dockerfile", "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\n"),
         ):
             data = text.encode()

@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 
 from aichor.operators.base import short_name
-from bench.api import EMAIL, PASSWORD, start_server
+from bench.api import EMAIL, MANIFEST, PASSWORD, start_server
 from bench.machine import describe_machine, write_section
 
 LATENCY = (
@@ -45,17 +45,6 @@ FLOOD = (
     "import sys, time; time.sleep(2); w = sys.stdout.write\n"
     "for i in range({count}): w(f'FLOOD {{i}}\\n')\n"
 )
-MANIFEST = """\
-kind: AIchorManifest
-apiVersion: 0.2.3
-builder: {{image: bench, dockerfile: ./Dockerfile, context: .}}
-spec:
-  operator: jobset
-  image: bench
-  command: "{command}"
-  types:
-    worker: {{count: {count}, resources: {{cpus: 0.25, ramRatio: 0.1}}}}
-"""
 Arrival = tuple[float, str]
 FOLLOWERS = (
     ("sse", "SSE client (`/logs/stream`)"),
@@ -67,7 +56,7 @@ FOLLOWERS = (
 def submit(client: httpx.Client, program: str, *, replicas: int) -> str:
     """An archive experiment running `program` in `replicas` workers."""
     files = {
-        "manifest.yaml": MANIFEST.format(command="python prog.py", count=replicas),
+        "manifest.yaml": MANIFEST.format(command="python prog.py", count=replicas, cpus=0.25),
         "Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\n",
         "prog.py": program,
     }
