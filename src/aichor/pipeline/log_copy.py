@@ -74,9 +74,13 @@ class LogPump:
 
     def unwatch(self, experiment_id: str) -> None:
         with self._lock:
-            self._watched.pop(experiment_id, None)
-            self._sizes.pop(experiment_id, None)
+            self._forget(experiment_id)
             self._ending.discard(experiment_id)
+
+    def _forget(self, experiment_id: str) -> None:
+        """Stop watching the stream (with the lock held)."""
+        self._watched.pop(experiment_id, None)
+        self._sizes.pop(experiment_id, None)
 
     def stop(self) -> None:
         self._stop.set()
@@ -94,8 +98,7 @@ class LogPump:
                     self._copy_if_grown(experiment_id, workload, redactor)
                     if ended:
                         with self._lock:
-                            self._watched.pop(experiment_id, None)
-                            self._sizes.pop(experiment_id, None)
+                            self._forget(experiment_id)
                             self._ending.add(experiment_id)
                 except Exception:  # one unreadable workload must not stop the others
                     log.exception("copying the logs of %s", experiment_id)
