@@ -25,6 +25,7 @@ import typer
 
 from aichor.errors import AichorError
 from aichor.home import AichorHome
+from aichor.net import free_port
 
 _ADMIN_EMAIL = "admin@aichor.local"
 _START_TIMEOUT = 90.0
@@ -97,7 +98,7 @@ def _running_server(home: Path) -> str | None:
 
 
 def _start_server(home: Path, port: int, password: str) -> str:
-    port = port if port and _port_free(port) else _free_port()
+    port = port if port and _port_free(port) else free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(
         os.environ,
@@ -165,9 +166,3 @@ def _pid_alive(pid: int) -> bool:
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

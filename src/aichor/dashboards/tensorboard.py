@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from aichor.errors import Unavailable
+from aichor.net import free_port
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class TensorBoards:
 
     def _start(self, target: TensorBoardTarget) -> _Running:
         target.logdir.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
+        port = free_port()
         prefix = target.path_prefix.rstrip("/")
         argv = [
             sys.executable, "-m", "tensorboard.main",
@@ -165,12 +165,6 @@ class TensorBoards:
                         return
                 time.sleep(0.1)
         raise Unavailable(f"TensorBoard did not start in {self.start_timeout:g}s")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

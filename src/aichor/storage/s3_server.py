@@ -36,6 +36,7 @@ from sqlalchemy import Engine
 
 from aichor.db import tables
 from aichor.db.session import session
+from aichor.net import free_port
 from aichor.settings import Settings
 from aichor.storage import records
 from aichor.storage.buckets import project_root
@@ -207,7 +208,7 @@ class S3Endpoints:
         host = self.settings.storage_host
         port = ports.get(project_id)
         if port is None or not _can_bind(host, port):
-            port = _free_port(host)
+            port = free_port(host)
             ports[project_id] = port
             partial = path.with_suffix(".tmp")
             partial.write_text(json.dumps(ports))
@@ -235,12 +236,6 @@ def _write_endpoint(settings: Settings, endpoint: Endpoint) -> None:
 def _make_dirs(root: Path, row: tables.ProjectStorage) -> None:
     for bucket in (row.input_bucket, row.output_bucket):
         (root / bucket).mkdir(parents=True, exist_ok=True)
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def _can_bind(host: str, port: int) -> bool:
