@@ -12,7 +12,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from aichor.db import tables
@@ -55,12 +55,17 @@ def purge_expired_logs(settings: Settings, now: datetime | None = None) -> list[
             store.delete(experiment_id)
             if workload:
                 engine.delete_logs(workload)
+        ids = [experiment_id for experiment_id, _ in expired]
+        if not ids:
+            return purged
         with session(make_engine(settings)) as db:
-            for experiment_id, _ in expired:
-                experiment = db.get(tables.Experiment, experiment_id)
-                if experiment is not None:
-                    experiment.logs_purged_at = now
-        purged += [experiment_id for experiment_id, _ in expired]
+            db.execute(
+                update(tables.Experiment)
+                .where(tables.Experiment.id.in_(ids))
+                .values(logs_purged_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        purged += ids
         if len(expired) < _BATCH:
             return purged
 
