@@ -134,7 +134,7 @@ def uri(
     """Print the object's `s3://BUCKET/KEY` URI (the path to use in code)."""
     remote = _remote(path)
     with make_client() as client:
-        found = [o for o in client.list_objects(project, remote.bucket, remote.key)]
+        found = client.list_objects(project, remote.bucket, remote.key)
     exact = [o for o in found if o.key == remote.key]
     if not exact:
         raise InvalidInput(f"no object {remote.key!r} in bucket {remote.bucket}", field="path")

@@ -73,8 +73,7 @@ def authenticate(provider: str, headers: Mapping[str, str], body: bytes, secret:
         name = {"github": "x-hub-signature-256", "bitbucket": "x-hub-signature"}.get(
             provider, "x-aichor-signature-256"
         )
-        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        _same(headers.get(name, "").strip().lower(), expected, name)
+        _same(headers.get(name, "").strip().lower(), signature(secret, body), name)
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -133,7 +133,7 @@ class DetachedLocalEngine:
         """Web endpoints the running workload serves (`ray-dashboard`), none once it ended."""
         folder = self._folder(name)
         path = folder / "endpoints.json"
-        if not path.is_file() or (folder / "outcome.json").exists():
+        if not path.is_file() or self.has_outcome(name):
             return {}
         found = json.loads(path.read_text())
         return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
