@@ -149,23 +149,28 @@ class S3Endpoints:
             (endpoints_dir(self.settings) / f"{SUPERVISOR}.json").unlink(missing_ok=True)
 
     def reconcile(self, binary: str) -> None:
-        wanted: dict[str, list[records.Credentials]] = {}
+        """Keys are compared by id on every poll and decrypted only to (re)start a process."""
+        wanted: dict[str, tables.ProjectStorage] = {}
         with session(self.db) as db:
             for project in records.projects_without_storage(db):
                 records.ensure(db, self.settings, project)
             for row in records.every_row(db):
-                wanted[row.project_id] = records.every_key(self.settings, row)
+                wanted[row.project_id] = row
                 _make_dirs(project_root(self.settings, row.project_id), row)
         for project_id in set(self._served) - set(wanted):
             self._retire(project_id)
-        for project_id, keys in wanted.items():
+        for project_id, row in wanted.items():
             served = self._served.get(project_id)
-            key_ids = tuple(pair.access_key_id for pair in keys)
-            if served is not None and served.key_ids == key_ids and served.process.poll() is None:
+            if (
+                served is not None
+                and served.key_ids == records.key_ids(row)
+                and served.process.poll() is None
+            ):
                 continue
             port = served.port if served is not None else self._port_for(project_id)
             if served is not None:
                 self._retire(project_id)
+            keys = records.every_key(self.settings, row)
             self._served[project_id] = self._launch(binary, project_id, keys, port)
 
     def _launch(
