@@ -177,7 +177,7 @@ def _storage(
         return None, ()
     row = records.ensure(session, settings, project)
     secret = records.credentials(settings, row).secret
-    storage = JobStorage(row.input_bucket, row.output_bucket, row.access_key_id, row.secret_key)
+    storage = JobStorage(row.input_bucket, row.output_bucket, row.access_key_id, secret)
     return storage, (secret,)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aichor import crypto
 from aichor.experiment_env import S3Access
 from aichor.pipeline.work import Context, Job, JobStorage
 from aichor.storage.buckets import experiment_dirs, project_root
@@ -78,10 +77,9 @@ def _s3_access(ctx: Context, job: Job, storage: JobStorage) -> S3Access | None:
             "the project's S3 endpoint is not running: replicas get local bucket folders"
         )
         return None
-    clear = crypto.decrypt(settings.secret(), storage.secret_token, crypto.STORAGE_KEYS)
     return S3Access(
         endpoint_url=endpoint.url,
         access_key_id=storage.access_key_id,
-        secret_access_key=clear,
+        secret_access_key=storage.secret,
         region=settings.s3_region,
     )

@@ -72,8 +72,9 @@ class JobStorage:
     input_bucket: str
     output_bucket: str
     access_key_id: str
-    secret_token: str = field(repr=False)
-    """The secret as a Fernet token (`crypto.STORAGE_KEYS`): decrypt, never log."""
+    secret: str = field(repr=False)
+    """The key's secret in clear, decrypted once when the job is loaded: never log it (it is
+    among the job's `secrets`, masked in every line)."""
 
 
 @dataclass
