@@ -48,23 +48,20 @@ def check_offset(handle: BinaryIO, offset: int, *, field: str = "after") -> None
             raise InvalidInput(f"{field}: {offset} is not the start of a line", field=field)
 
 
-class Stamps(dict[datetime, str]):
-    """ISO-8601 UTC text of timestamps, formatted once per batch (lines share their stamp)."""
-
-    def __missing__(self, when: datetime) -> str:
-        text = (when if when.tzinfo is UTC else when.astimezone(UTC)).isoformat()
-        self[when] = text
-        return text
-
-
-def format_record(source: str, line: LogLine | str, stamps: Stamps | None = None) -> bytes:
+def format_record(source: str, line: LogLine | str) -> bytes:
     if isinstance(line, str):
         line = LogLine(timestamp=datetime.now(UTC), source=source, text=line)
-    stamp = (stamps if stamps is not None else Stamps())[line.timestamp]
-    text = line.text
+    when = line.timestamp
+    stamp = (when if when.tzinfo is UTC else when.astimezone(UTC)).isoformat()
+    return f"{stamp}\t{line.source}\t{one_line(line.text)}\n".encode(errors="replace")
+
+
+def one_line(text: str) -> str:
+    """A record is one line: a newline or a carriage return (progress bars) in the text would
+    split it for readers that split lines on them, so each becomes a space."""
     if "\n" in text or "\r" in text:
-        text = text.replace("\n", " ").replace("\r", " ")
-    return f"{stamp}\t{line.source}\t{text}\n".encode(errors="replace")
+        return text.replace("\n", " ").replace("\r", " ")
+    return text
 
 
 def parse_record(raw: str) -> LogLine:

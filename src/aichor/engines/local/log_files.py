@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from aichor.logs.records import LogRecords, parse_record
+from aichor.logs.records import LogRecords, one_line, parse_record
 from aichor.replicas import LogLine
 
 ALL = "all"
@@ -50,7 +50,7 @@ class LogStore:
         if not texts:
             return
         prefix = f"{(when or datetime.now(UTC)).isoformat()}\t{source}\t"
-        records = [f"{prefix}{_one_line(text)}\n".encode(errors="replace") for text in texts]
+        records = [f"{prefix}{one_line(text)}\n".encode(errors="replace") for text in texts]
         with self._lock:
             if self._closed:
                 return
@@ -149,11 +149,3 @@ def stream_size(folder: Path) -> int:
 def _file_stem(source: str) -> str:
     stem = _UNSAFE.sub("_", source)
     return f"{stem}_" if stem == ALL else stem
-
-
-def _one_line(text: str) -> str:
-    """A carriage return (progress bars) would split the record for readers that split lines
-    on it, so it becomes a space, as `aichor.logs.records.format_record` does."""
-    if "\n" in text or "\r" in text:
-        return text.replace("\n", " ").replace("\r", " ")
-    return text
