@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from aichor.experiment_env import S3Access
 from aichor.pipeline.work import Context, Job, JobStorage
-from aichor.storage.buckets import experiment_dirs, project_root
+from aichor.storage.buckets import experiment_dirs, is_local, project_root
 from aichor.storage.s3_server import wait_for_endpoint
 
 ENDPOINT_WAIT_SECONDS = 15.0
@@ -59,7 +59,7 @@ def _s3_access(ctx: Context, job: Job, storage: JobStorage) -> S3Access | None:
     settings = ctx.settings
     if not storage.access_key_id:
         return None
-    if settings.s3_endpoint_url:  # an external store: the platform's own credentials
+    if not is_local(settings):  # an external store: the platform's own credentials
         secret = settings.s3_secret_access_key
         return S3Access(
             endpoint_url=settings.s3_endpoint_url,

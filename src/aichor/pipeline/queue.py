@@ -35,7 +35,7 @@ def look(session: Session) -> dict[str, bool]:
         row.id: _fits(
             (float(row.used_cpus) + row.requested_cpus, row.cpus),
             (float(row.used_memory) + row.requested_memory_gib, row.memory_gib),
-            (int(row.used_gpus) + row.requested_gpus, sum(int(n) for n in row.gpus.values())),
+            (int(row.used_gpus) + row.requested_gpus, _gpu_count(row.gpus)),
         )
         for row in session.execute(_LOOK)
     }
@@ -54,7 +54,7 @@ def admit(session: Session, engine_id: str) -> int:
     if engine is None:
         return 0
     used_cpus, used_memory, used_gpus = _used(session, engine_id)
-    gpus = sum(int(n) for n in engine.gpus.values())
+    gpus = _gpu_count(engine.gpus)
     admitted = 0
     for row in _queued(session, engine_id, _BATCH):
         cpus = used_cpus + row.requested_cpus
@@ -71,6 +71,11 @@ def admit(session: Session, engine_id: str) -> int:
         used_cpus, used_memory, used_gpus = cpus, memory, gpu_count
         admitted += 1
     return admitted
+
+
+def _gpu_count(gpus: dict[str, int]) -> int:
+    """An engine's GPUs of every product."""
+    return sum(int(n) for n in gpus.values())
 
 
 def _fits(*needed_and_held: tuple[float, float]) -> bool:

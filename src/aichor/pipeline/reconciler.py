@@ -159,19 +159,17 @@ class Reconciler:
             looked_at = time.monotonic()
             with session(self.db) as db:
                 heads = queue.look(db)
-            for engine_id in set(self._blocked) - set(heads):
-                self._blocked.pop(engine_id, None)
             admitted = 0
+            blocked: dict[str, float] = {}
             for engine_id, fits in heads.items():
                 now_admitted = 0
                 if fits:
                     with session(self.db) as db:
                         now_admitted = queue.admit(db, engine_id)
-                if now_admitted:
-                    self._blocked.pop(engine_id, None)
-                else:
-                    self._blocked[engine_id] = looked_at
+                if not now_admitted:
+                    blocked[engine_id] = looked_at
                 admitted += now_admitted
+            self._blocked = blocked  # one assignment: `wake` reads it from other threads
             return admitted
         finally:
             self._admission.release()
