@@ -29,6 +29,7 @@ from aichor.pipeline import reconciler
 from aichor.services.bootstrap import FirstAdmin, bootstrap
 from aichor.services.log_retention import LogPurger
 from aichor.settings import Settings
+from aichor.storage.buckets import is_local
 from aichor.storage.s3_server import S3Endpoints
 from aichor.web import install as install_web
 
@@ -89,7 +90,7 @@ def _freeze_startup_objects() -> None:
 
 def _storage_endpoints(app: FastAPI, settings: Settings) -> S3Endpoints | None:
     """The embedded S3 endpoints of the local buckets (none with an external S3 store)."""
-    if settings.s3_endpoint_url or not settings.storage_serve:
+    if not is_local(settings) or not settings.storage_serve:
         return None
     endpoints = S3Endpoints(settings, app.state.db_engine).start()
     app.state.s3_endpoints = endpoints

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from aichor import crypto
 from aichor.db import tables
 from aichor.settings import Settings
-from aichor.storage.buckets import ExperimentDirs, experiment_dirs
+from aichor.storage.buckets import ExperimentDirs, experiment_dirs, is_local
 from aichor.storage.keys import bucket_name
 
 
@@ -50,7 +50,7 @@ def ensure(session: Session, settings: Settings, project: tables.Project) -> tab
     row = find(session, project.id)
     if row is not None:
         return row
-    on_s3 = bool(settings.s3_endpoint_url)
+    on_s3 = not is_local(settings)
     # A shared S3 store needs names unique across projects and organisations.
     unique = project.id.split("-")[0] if on_s3 else ""
     prefix = settings.s3_bucket_prefix if on_s3 else ""
