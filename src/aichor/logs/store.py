@@ -190,20 +190,39 @@ class LogStore:
         raw_lines, end = self._read_raw(experiment_id, source, after, limit)
         return LogChunk([parse_record(raw.decode(errors="replace")) for raw in raw_lines], end)
 
-    def _read_raw(
-        self, experiment_id: str, source: str | None, after: int, limit: int
-    ) -> tuple[list[bytes], int]:
-        path = self.path(experiment_id, source)
+    def check_start(self, experiment_id: str, source: str | None, after: int) -> None:
+        """InvalidInput unless a read may start at byte `after` (a line's start, or the end)."""
+        if after < 0:
+            raise InvalidInput(f"after: {after} must be 0 or more", field="after")
+        handle = self._open_at(experiment_id, source, after)
+        if handle is not None:
+            handle.close()
+
+    def _open_at(self, experiment_id: str, source: str | None, after: int) -> BinaryIO | None:
+        """The log opened with `after` checked; None when there is no log yet (and `after`
+        is 0)."""
         try:
-            handle = path.open("rb")
+            handle = self.path(experiment_id, source).open("rb")
         except FileNotFoundError:
             if after:
                 raise InvalidInput(
                     f"after: {after} is past the end of the log", field="after"
                 ) from None
+            return None
+        try:
+            check_offset(handle, after)
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+
+    def _read_raw(
+        self, experiment_id: str, source: str | None, after: int, limit: int
+    ) -> tuple[list[bytes], int]:
+        handle = self._open_at(experiment_id, source, after)
+        if handle is None:
             return [], 0
         with handle:
-            check_offset(handle, after)
             handle.seek(after)
             data = handle.read(max(limit, 1) * 200 + _READ_BYTES // 8)
             while data.count(b"\n") < limit and len(data) < _MAX_PAGE_BYTES:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from aichor.db import tables
 from aichor.errors import InvalidInput, NotFound
 from aichor.lifecycle import TERMINAL_EXPERIMENT, ExperimentStatus
-from aichor.logs.records import LogChunk, check_offset
+from aichor.logs.records import LogChunk
 from aichor.logs.store import LogStore
 from aichor.schemas import experiments as schemas
 from aichor.services.access import Actor, visible_experiment
@@ -115,7 +115,7 @@ def open_stream(
     """Check access and the starting offset now, so a bad request fails before streaming."""
     experiment = visible_experiment(session, actor, experiment_id)
     if experiment.logs_purged_at is None:
-        _check_start(LogStore(settings.logs_dir), experiment.id, source, after)
+        LogStore(settings.logs_dir).check_start(experiment.id, source, after)
     return LogStream(settings, experiment.id, source, after, _purged(experiment))
 
 
@@ -150,18 +150,6 @@ def download_logs(
     # Only what is there now: a log still growing would outrun the Content-Length.
     size = path.stat().st_size
     return LogDownload(filename, size, _file_chunks(handle, size))
-
-
-def _check_start(store: LogStore, experiment_id: str, source: str | None, after: int) -> None:
-    if after < 0:
-        raise InvalidInput(f"after: {after} must be 0 or more", field="after")
-    path = store.path(experiment_id, source)
-    if not path.is_file():
-        if after:
-            raise InvalidInput(f"after: {after} is past the end of the log", field="after")
-        return
-    with path.open("rb") as handle:
-        check_offset(handle, after)
 
 
 def _views(chunk: LogChunk) -> list[schemas.LogLineView]:
