@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import BinaryIO, TypedDict
 
 from aichor.errors import InvalidInput
+from aichor.files import write_json
 from aichor.logs import follow
 from aichor.logs.records import (
     LogChunk,
@@ -378,9 +379,7 @@ def _load_cursor(folder: Path) -> _Cursor:
 
 
 def _save_cursor(folder: Path, cursor: _Cursor) -> None:
-    temporary = folder / f"{CURSOR}.tmp"
-    temporary.write_text(json.dumps(cursor))
-    os.replace(temporary, folder / CURSOR)
+    write_json(folder / CURSOR, cursor)
 
 
 def _is_step(source: str) -> bool:

@@ -36,6 +36,7 @@ from sqlalchemy import Engine
 
 from aichor.db import tables
 from aichor.db.session import session
+from aichor.files import write_json
 from aichor.net import free_port
 from aichor.settings import Settings
 from aichor.storage import records
@@ -215,9 +216,7 @@ class S3Endpoints:
         if port is None or not _can_bind(host, port):
             port = free_port(host)
             ports[project_id] = port
-            partial = path.with_suffix(".tmp")
-            partial.write_text(json.dumps(ports))
-            partial.replace(path)
+            write_json(path, ports)
         return port
 
     def _retire(self, project_id: str) -> None:
@@ -233,9 +232,7 @@ class S3Endpoints:
 
 def _write_endpoint(settings: Settings, endpoint: Endpoint) -> None:
     target = endpoints_dir(settings) / f"{endpoint.project_id}.json"
-    partial = target.with_suffix(".tmp")
-    partial.write_text(json.dumps(asdict(endpoint)))
-    partial.replace(target)
+    write_json(target, asdict(endpoint))
 
 
 def _make_dirs(root: Path, row: tables.ProjectStorage) -> None:

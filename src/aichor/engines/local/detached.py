@@ -63,7 +63,7 @@ class DetachedLocalEngine:
         """Start the workload's supervisor; nothing happens if it was started before."""
         folder = self.state_dir / workload.name
         if (folder / "workload.pickle").exists() and (
-            self.alive(workload.name) or (folder / "outcome.json").exists()
+            self.alive(workload.name) or self.has_outcome(workload.name)
         ):
             return
         folder.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.errors import InvalidInput
+from aichor.files import write_json
 from aichor.replicas import RayNode, ReplicaKind, ReplicaSpec
 
 READY_MARKER = "Ray runtime started"
@@ -104,6 +105,4 @@ def write_endpoints(folder: Path, head: RayNode) -> None:
     """Record where the head's dashboard listens (`<run folder>/endpoints.json`), for the
     server's reverse proxy; written atomically when the head starts."""
     url = f"http://{head.gcs_host}:{head.dashboard_port}"
-    temporary = folder / "endpoints.tmp"
-    temporary.write_text(json.dumps({"ray-dashboard": url}) + "\n")
-    temporary.replace(folder / "endpoints.json")
+    write_json(folder / "endpoints.json", {"ray-dashboard": url})

@@ -11,7 +11,6 @@ Its own watchdog (the `Reaper`) kills the replicas if this process is killed.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import pickle
 import sys
@@ -23,6 +22,7 @@ from aichor.engines.local.capacity import Shares, check_plan, detect_machine
 from aichor.engines.local.ports import LoopbackAddressing
 from aichor.engines.local.reaper import Reaper
 from aichor.engines.local.supervisor import Supervisor
+from aichor.files import write_json
 
 POLL_SECONDS = 0.1
 
@@ -82,13 +82,6 @@ def _watch(folder: Path, supervisor: Supervisor) -> None:
             supervisor.wait(POLL_SECONDS)
         except TimeoutError:
             continue
-
-
-def write_json(path: Path, value: object) -> None:
-    """Atomic replace, so a reader never sees half a file."""
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(value, indent=1) + "\n")
-    os.replace(temporary, path)
 
 
 if __name__ == "__main__":
