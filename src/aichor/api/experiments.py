@@ -19,6 +19,7 @@ from aichor.errors import InvalidInput
 from aichor.schemas.experiments import ExperimentPage, ExperimentView, LogPage, SubmitCommit
 from aichor.services import experiments, logs
 from aichor.services.access import Actor
+from aichor.services.logs import LogDownload
 from aichor.settings import Settings
 
 router = APIRouter(tags=["experiments"])
@@ -193,7 +194,13 @@ def download_logs(
     settings: AppSettings,
     source: str | None = None,
 ) -> StreamingResponse:
-    file = logs.download_logs(db, actor, experiment_id, settings=settings, source=source)
+    return log_file_response(
+        logs.download_logs(db, actor, experiment_id, settings=settings, source=source)
+    )
+
+
+def log_file_response(file: LogDownload) -> StreamingResponse:
+    """A whole log as an attachment (the API's and the dashboard's download routes)."""
     headers = {
         "Content-Disposition": f'attachment; filename="{file.filename}"',
         "Content-Length": str(file.size),

@@ -9,9 +9,10 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from aichor.api.experiments import log_file_response
 from aichor.services import dashboard, experiments, logs, telemetry
 from aichor.web.deps import CheckedPage, Page, PageContext, in_page
 from aichor.web.templating import render
@@ -139,14 +140,11 @@ def metrics(
 @router.get("/experiments/{experiment_id}/logs/download")
 def log_download(experiment_id: str, page: Page, source: str | None = None) -> Response:
     """The whole log as a file, as the API's download route sends it."""
-    file = logs.download_logs(
-        page.db, page.actor, experiment_id, settings=page.settings, source=source or None
+    return log_file_response(
+        logs.download_logs(
+            page.db, page.actor, experiment_id, settings=page.settings, source=source or None
+        )
     )
-    headers = {
-        "Content-Disposition": f'attachment; filename="{file.filename}"',
-        "Content-Length": str(file.size),
-    }
-    return StreamingResponse(file.chunks, media_type="text/plain; charset=utf-8", headers=headers)
 
 
 @router.post("/experiments/{experiment_id}/cancel")
