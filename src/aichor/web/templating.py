@@ -153,9 +153,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.filters.update(
     initials=initials, ago=ago, number=number, filesize=filesize, utc=utc, status_label=status_label
 )
-templates.env.globals.update(
-    step_widgets=step_widgets, widgets=widgets, commit_url=commit_url, query_with=query_with
-)
+templates.env.globals.update(widgets=widgets, commit_url=commit_url, query_with=query_with)
 
 
 def render(
